@@ -106,8 +106,8 @@ public static unsafe partial class LibCrypto
     public static partial nint BIO_ctrl(SafeBioHandle bio, int cmd, nint larg, nint parg);
 
     /// <summary><c>long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg)</c> on a borrowed pointer (inside callbacks, or a BIO an <c>SSL</c> owns).</summary>
-    [LibraryImport(Libraries.Crypto, EntryPoint = "BIO_ctrl")]
-    public static partial nint BIO_ctrl_borrowed(nint bio, int cmd, nint larg, nint parg);
+    [LibraryImport(Libraries.Crypto)]
+    public static partial nint BIO_ctrl(nint bio, int cmd, nint larg, nint parg);
 
     /// <summary><c>BIO_ctrl_dgram_connect(b, peer)</c> = <c>BIO_ctrl(b, BIO_CTRL_DGRAM_CONNECT, 0, peer)</c></summary>
     public static int BIO_ctrl_dgram_connect(SafeBioHandle bio, SafeBioAddrHandle peer) =>
@@ -222,6 +222,10 @@ public static unsafe partial class LibCrypto
     /// <summary><c>int BIO_ADDR_rawmake(BIO_ADDR *ap, int family, const void *where, size_t wherelen, unsigned short port)</c>; the port is in network byte order.</summary>
     [LibraryImport(Libraries.Crypto)]
     public static partial int BIO_ADDR_rawmake(SafeBioAddrHandle addr, int family, byte* where, nuint whereLength, ushort portNetworkOrder);
+
+    /// <summary><c>BIO_ADDR_rawmake</c> on a borrowed <c>BIO_ADDR*</c> (one OpenSSL passed to a BIO ctrl).</summary>
+    [LibraryImport(Libraries.Crypto)]
+    public static partial int BIO_ADDR_rawmake(nint addr, int family, byte* where, nuint whereLength, ushort portNetworkOrder);
 
     /// <summary><c>int BIO_ADDR_family(const BIO_ADDR *ap)</c></summary>
     [LibraryImport(Libraries.Crypto)]

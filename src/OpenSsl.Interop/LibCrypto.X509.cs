@@ -24,14 +24,14 @@ public static unsafe partial class LibCrypto
     public static partial int i2d_X509(SafeX509Handle x509, ref byte* output);
 
     /// <summary><c>int i2d_X509(const X509 *a, unsigned char **out)</c> on a borrowed pointer.</summary>
-    [LibraryImport(Libraries.Crypto, EntryPoint = "i2d_X509")]
-    public static partial int i2d_X509_borrowed(nint x509, ref byte* output);
+    [LibraryImport(Libraries.Crypto)]
+    public static partial int i2d_X509(nint x509, ref byte* output);
 
     /// <summary>Encodes a borrowed <c>X509*</c> as DER (two <c>i2d_X509</c> calls: size, then bytes).</summary>
     public static byte[] i2d_X509(nint x509)
     {
         byte* none = null;
-        int length = i2d_X509_borrowed(x509, ref none);
+        int length = i2d_X509(x509, ref none);
         if (length <= 0)
         {
             throw ErrorQueue.ToException("i2d_X509");
@@ -41,7 +41,7 @@ public static unsafe partial class LibCrypto
         fixed (byte* p = der)
         {
             byte* cursor = p;
-            if (i2d_X509_borrowed(x509, ref cursor) != length)
+            if (i2d_X509(x509, ref cursor) != length)
             {
                 throw ErrorQueue.ToException("i2d_X509");
             }
@@ -88,6 +88,10 @@ public static unsafe partial class LibCrypto
     [LibraryImport(Libraries.Crypto)]
     public static partial int X509_STORE_add_cert(nint store, SafeX509Handle x509);
 
+    /// <summary><c>int X509_verify_cert(X509_STORE_CTX *ctx)</c></summary>
+    [LibraryImport(Libraries.Crypto)]
+    public static partial int X509_verify_cert(nint storeCtx);
+
     /// <summary><c>int X509_STORE_CTX_get_error(const X509_STORE_CTX *ctx)</c></summary>
     [LibraryImport(Libraries.Crypto)]
     public static partial int X509_STORE_CTX_get_error(nint storeCtx);
@@ -131,6 +135,12 @@ public static unsafe partial class LibCrypto
 
     /// <summary><c>X509_V_ERR_CERT_HAS_EXPIRED</c></summary>
     public const int X509_V_ERR_CERT_HAS_EXPIRED = 10;
+
+    /// <summary><c>X509_V_ERR_CERT_NOT_YET_VALID</c></summary>
+    public const int X509_V_ERR_CERT_NOT_YET_VALID = 9;
+
+    /// <summary><c>X509_V_ERR_IP_ADDRESS_MISMATCH</c></summary>
+    public const int X509_V_ERR_IP_ADDRESS_MISMATCH = 64;
 
     /// <summary><c>X509_V_ERR_HOSTNAME_MISMATCH</c></summary>
     public const int X509_V_ERR_HOSTNAME_MISMATCH = 62;

@@ -74,6 +74,10 @@ public static unsafe partial class LibSsl
         }
     }
 
+    /// <summary><c>int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)</c></summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial int SSL_peek_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint readBytes);
+
     /// <summary><c>int SSL_pending(const SSL *ssl)</c></summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial int SSL_pending(SafeSslHandle ssl);

@@ -142,6 +142,13 @@ public static unsafe partial class LibSsl
     [LibraryImport(Libraries.Ssl)]
     public static partial void SSL_CTX_set_verify(SafeSslContextHandle ctx, int mode, delegate* unmanaged<int, nint, int> callback);
 
+    /// <summary>
+    /// <c>void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx, int (*cb)(X509_STORE_CTX *, void *), void *arg)</c>:
+    /// replaces the whole chain verification; the callback calls <c>X509_verify_cert</c> itself.
+    /// </summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial void SSL_CTX_set_cert_verify_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, nint, int> callback, nint arg);
+
     /// <summary><c>void SSL_CTX_set_verify_depth(SSL_CTX *ctx, int depth)</c></summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial void SSL_CTX_set_verify_depth(SafeSslContextHandle ctx, int depth);

@@ -1,0 +1,37 @@
+using OpenSsl.Interop;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>The handshake failed because a certificate was rejected; <see cref="Failure"/> says which check failed.</summary>
+public sealed class DtlsAuthenticationException : DtlsException
+{
+    /// <summary>Creates an exception with a message.</summary>
+    public DtlsAuthenticationException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and an inner exception.</summary>
+    public DtlsAuthenticationException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates an exception with no message.</summary>
+    public DtlsAuthenticationException()
+    {
+    }
+
+    internal DtlsAuthenticationException(DtlsCertificateFailure failure, string detail, DtlsAlert? alert, OpenSslException? errors)
+        : base($"Certificate validation failed ({failure}): {detail}", alert, errors)
+    {
+        Failure = failure;
+        Detail = detail;
+    }
+
+    /// <summary>Which check rejected the certificate.</summary>
+    public DtlsCertificateFailure Failure { get; }
+
+    /// <summary>OpenSSL's or the callback's explanation ("certificate has expired", "hostname mismatch" ...).</summary>
+    public string? Detail { get; }
+}

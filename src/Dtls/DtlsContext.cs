@@ -1,0 +1,385 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using OpenSsl.Interop;
+using SafeEvpPKeyHandle = OpenSsl.Interop.SafeEvpPKeyHandle;
+using static OpenSsl.Interop.LibSsl;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>
+/// Step 1 of the classic DTLS-with-OpenSSL recipe: a configured <c>SSL_CTX</c>. Made once from
+/// immutable options, validated completely when created, then shared by any number of sessions on
+/// any threads. Disposing it while sessions are live is safe: each session keeps the native context
+/// alive until it ends.
+/// </summary>
+public sealed class DtlsContext : IDisposable
+{
+    // Secure default (DESIGN §6): ECDHE key exchange with AEAD ciphers only.
+    private const string DefaultCipherList =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" +
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+    // RFC 4279/5487 suites, AEAD first; ECDHE-PSK adds forward secrecy.
+    private const string PskCipherList =
+        "ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256";
+
+    private const string DefaultGroups = "X25519:P-256:P-384";
+
+    private readonly SafeSslContextHandle _handle;
+    private readonly byte[] _alpnWire;
+    private readonly HashSet<string> _pins;
+    private readonly ClientSessionCache? _clientSessions;
+
+    /// <summary>Creates a client context.</summary>
+    /// <exception cref="ArgumentException">A setting is invalid; the message and <see cref="ArgumentException.ParamName"/> name it.</exception>
+    /// <exception cref="PlatformNotSupportedException">OpenSSL 3.x could not be loaded.</exception>
+    public DtlsContext(DtlsClientOptions options)
+        : this((DtlsOptions)options)
+    {
+        if (options.AllowSessionResumption)
+        {
+            _clientSessions = new ClientSessionCache();
+        }
+    }
+
+    /// <summary>Creates a server context.</summary>
+    /// <exception cref="ArgumentException">A setting is invalid; the message and <see cref="ArgumentException.ParamName"/> name it.</exception>
+    /// <exception cref="PlatformNotSupportedException">OpenSSL 3.x could not be loaded.</exception>
+    public DtlsContext(DtlsServerOptions options)
+        : this((DtlsOptions)options)
+    {
+    }
+
+    private DtlsContext(DtlsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        OpenSslLibrary.EnsureLoaded();
+        Validate(options);
+        Options = options;
+        _alpnWire = EncodeAlpn(options.ApplicationProtocols);
+        _pins = options.PinnedCertificateSha256.Select(NormalizeFingerprint).ToHashSet(StringComparer.Ordinal);
+
+        ErrorQueue.Clear();
+        _handle = ErrorQueue.ThrowIfInvalid(SSL_CTX_new(DTLS_method()), "SSL_CTX_new(DTLS_method())");
+        bool ok = false;
+        try
+        {
+            Configure(options);
+            ok = true;
+        }
+        finally
+        {
+            if (!ok)
+            {
+                _handle.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The options this context was made from.</summary>
+    public DtlsOptions Options { get; }
+
+    /// <summary>True for a server context, false for a client context.</summary>
+    public bool IsServer => Options.IsServer;
+
+    internal SafeSslContextHandle Handle => _handle;
+
+    internal ReadOnlySpan<byte> AlpnWire => _alpnWire;
+
+    internal IReadOnlySet<string> Pins => _pins;
+
+    internal ClientSessionCache? ClientSessions => _clientSessions;
+
+    /// <summary>
+    /// Releases this context's reference on the native <c>SSL_CTX</c>. Live sessions keep their own
+    /// reference and finish normally; new sessions can no longer be created.
+    /// </summary>
+    public void Dispose()
+    {
+        _handle.Dispose();
+        _clientSessions?.Dispose();
+    }
+
+    private static void Validate(DtlsOptions o)
+    {
+        if (o.Mtu is < 256 or > 65507)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.Mtu), o.Mtu, "Mtu must be between 256 and 65507 bytes.");
+        }
+
+        if (o.HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.HandshakeTimeout), o.HandshakeTimeout, "HandshakeTimeout must be positive.");
+        }
+
+        if (o.InitialRetransmitTimeout <= TimeSpan.Zero || o.InitialRetransmitTimeout > o.MaximumRetransmitTimeout)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.InitialRetransmitTimeout), o.InitialRetransmitTimeout,
+                "InitialRetransmitTimeout must be positive and not above MaximumRetransmitTimeout.");
+        }
+
+        if (o.ReceiveQueueCapacity < 1)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.ReceiveQueueCapacity), o.ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
+        }
+
+        if (o.Certificate is not null && o.CertificateChainFile is not null)
+        {
+            throw SettingErrors.Invalid(nameof(o.CertificateChainFile), "Set either Certificate or CertificateChainFile, not both.");
+        }
+
+        if ((o.CertificateChainFile is null) != (o.PrivateKeyFile is null))
+        {
+            throw SettingErrors.Invalid(o.CertificateChainFile is null ? nameof(o.CertificateChainFile) : nameof(o.PrivateKeyFile), "CertificateChainFile and PrivateKeyFile must be set together.");
+        }
+
+        if (o.Certificate is not null && !o.Certificate.HasPrivateKey)
+        {
+            throw SettingErrors.Invalid(nameof(o.Certificate), $"Certificate '{o.Certificate.Subject}' has no private key.");
+        }
+
+        RequireFile(o.CertificateChainFile, nameof(o.CertificateChainFile));
+        RequireFile(o.PrivateKeyFile, nameof(o.PrivateKeyFile));
+        RequireFile(o.CaFile, nameof(o.CaFile));
+
+        foreach (string pin in o.PinnedCertificateSha256)
+        {
+            if (NormalizeFingerprint(pin).Length != 64 || !NormalizeFingerprint(pin).All(char.IsAsciiHexDigit))
+            {
+                throw SettingErrors.Invalid(nameof(o.PinnedCertificateSha256), $"'{pin}' is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
+            }
+        }
+
+        foreach (string protocol in o.ApplicationProtocols)
+        {
+            int length = Encoding.UTF8.GetByteCount(protocol);
+            if (length is 0 or > 255)
+            {
+                throw SettingErrors.Invalid(nameof(o.ApplicationProtocols), $"ALPN protocol '{protocol}' must be 1 to 255 bytes.");
+            }
+        }
+
+        switch (o)
+        {
+            case DtlsClientOptions c when c.PskKey.IsEmpty != (c.PskIdentity is null):
+                throw SettingErrors.Invalid(nameof(c.PskKey), "PskIdentity and PskKey must be set together.");
+            case DtlsClientOptions c when c.PskKey.Length > PSK_MAX_PSK_LEN:
+                throw SettingErrors.Invalid(nameof(c.PskKey), $"PskKey is {c.PskKey.Length} bytes; OpenSSL accepts at most {PSK_MAX_PSK_LEN}.");
+            case DtlsServerOptions s when s.RequireClientCertificate && s.InsecureSkipCertificateValidation:
+                throw SettingErrors.Invalid(nameof(s.RequireClientCertificate), "RequireClientCertificate contradicts InsecureSkipCertificateValidation.");
+            case DtlsServerOptions s when !s.SessionTicketKeys.IsEmpty && s.SessionTicketKeys.Length != 80:
+                throw SettingErrors.Invalid(nameof(s.SessionTicketKeys), $"SessionTicketKeys must be 80 bytes, not {s.SessionTicketKeys.Length}.");
+            case DtlsServerOptions s when s.SessionCacheSize < 0:
+                throw SettingErrors.OutOfRange(nameof(s.SessionCacheSize), s.SessionCacheSize, "SessionCacheSize cannot be negative.");
+        }
+    }
+
+    private static void RequireFile(string? path, string setting)
+    {
+        if (path is not null && !File.Exists(path))
+        {
+            throw SettingErrors.Invalid(setting, $"{setting}: the file '{path}' does not exist.");
+        }
+    }
+
+    private void Configure(DtlsOptions o)
+    {
+        Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), $"{o.MinimumProtocol} is not supported by this libssl");
+        if (o.MaximumProtocol is { } max)
+        {
+            Check(SSL_CTX_set_max_proto_version(_handle, (int)max), nameof(o.MaximumProtocol), $"{max} is not supported by this libssl");
+        }
+
+        // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.
+        SSL_CTX_set_options(_handle, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | (o.IsServer ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+
+        bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null };
+        bool hasCertificate = o.Certificate is not null || o.CertificateChainFile is not null;
+        string ciphers = o.CipherList ?? (psk ? (hasCertificate ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
+        Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
+        Check(SSL_CTX_set1_groups_list(_handle, o.Groups ?? DefaultGroups), nameof(o.Groups), $"unknown group in '{o.Groups}'");
+
+        LoadCertificate(o);
+        LoadTrust(o);
+        ConfigureVerification(o);
+        ConfigureExtensions(o);
+        ConfigureSessions(o);
+    }
+
+    private void LoadCertificate(DtlsOptions o)
+    {
+        if (o.CertificateChainFile is not null)
+        {
+            Check(SSL_CTX_use_certificate_chain_file(_handle, o.CertificateChainFile), nameof(o.CertificateChainFile),
+                $"cannot read a PEM certificate chain from '{o.CertificateChainFile}'");
+            int type = IsPem(o.PrivateKeyFile!) ? SSL_FILETYPE_PEM : SSL_FILETYPE_ASN1;
+            Check(SSL_CTX_use_PrivateKey_file(_handle, o.PrivateKeyFile!, type), nameof(o.PrivateKeyFile),
+                $"cannot read a private key from '{o.PrivateKeyFile}'");
+            Check(SSL_CTX_check_private_key(_handle), nameof(o.PrivateKeyFile),
+                $"the private key in '{o.PrivateKeyFile}' does not match the certificate in '{o.CertificateChainFile}'");
+        }
+        else if (o.Certificate is { } certificate)
+        {
+            using SafeX509Handle x509 = CertificateConversion.ToNative(certificate);
+            Check(SSL_CTX_use_certificate(_handle, x509), nameof(o.Certificate), $"OpenSSL refused certificate '{certificate.Subject}'");
+            using SafeEvpPKeyHandle key = CertificateConversion.PrivateKeyToNative(certificate, nameof(o.Certificate));
+            Check(SSL_CTX_use_PrivateKey(_handle, key), nameof(o.Certificate), $"OpenSSL refused the private key of '{certificate.Subject}'");
+            Check(SSL_CTX_check_private_key(_handle), nameof(o.Certificate), $"the private key does not match certificate '{certificate.Subject}'");
+            foreach (X509Certificate2 intermediate in o.CertificateChain)
+            {
+                using SafeX509Handle chainCert = CertificateConversion.ToNative(intermediate);
+                Check(SSL_CTX_add1_chain_cert(_handle, chainCert), nameof(o.CertificateChain), $"OpenSSL refused chain certificate '{intermediate.Subject}'");
+            }
+        }
+    }
+
+    private void LoadTrust(DtlsOptions o)
+    {
+        bool system = o.UseSystemTrustStore ?? (o.CaFile is null && o.TrustedCertificates.Count == 0);
+        if (system)
+        {
+            Check(SSL_CTX_set_default_verify_paths(_handle), nameof(o.UseSystemTrustStore), "the system trust store could not be loaded");
+        }
+
+        if (o.CaFile is not null)
+        {
+            Check(SSL_CTX_load_verify_locations(_handle, o.CaFile, null), nameof(o.CaFile), $"cannot read CA certificates from '{o.CaFile}'");
+        }
+
+        nint store = SSL_CTX_get_cert_store(_handle);
+        foreach (X509Certificate2 trusted in o.TrustedCertificates)
+        {
+            using SafeX509Handle x509 = CertificateConversion.ToNative(trusted);
+            Check(LibCrypto.X509_STORE_add_cert(store, x509), nameof(o.TrustedCertificates), $"cannot trust '{trusted.Subject}'");
+        }
+    }
+
+    private unsafe void ConfigureVerification(DtlsOptions o)
+    {
+        int mode = o switch
+        {
+            _ when o.InsecureSkipCertificateValidation => SSL_VERIFY_NONE,
+            DtlsServerOptions { RequireClientCertificate: true } => SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+            DtlsServerOptions { RequestClientCertificate: true } => SSL_VERIFY_PEER,
+            DtlsServerOptions => SSL_VERIFY_NONE,
+            _ => SSL_VERIFY_PEER,
+        };
+        if (mode == SSL_VERIFY_NONE)
+        {
+            SSL_CTX_set_verify(_handle, mode, null);
+            return;
+        }
+
+        // The per-certificate callback only records what failed and lets verification go on, so
+        // that the whole-chain callback can decide once, with every error known (SslPolicyErrors).
+        SSL_CTX_set_verify(_handle, mode, &NativeCallbacks.OnVerifyCertificate);
+        SSL_CTX_set_cert_verify_callback(_handle, &NativeCallbacks.OnVerifyChain, 0);
+    }
+
+    private unsafe void ConfigureExtensions(DtlsOptions o)
+    {
+        if (_alpnWire.Length > 0)
+        {
+            if (o.IsServer)
+            {
+                SSL_CTX_set_alpn_select_cb(_handle, &NativeCallbacks.OnSelectAlpn, 0);
+            }
+            else
+            {
+                fixed (byte* wire = _alpnWire)
+                {
+                    // Returns 0 on success, unlike most of OpenSSL.
+                    Check(SSL_CTX_set_alpn_protos(_handle, wire, (uint)_alpnWire.Length) == 0 ? 1 : 0, nameof(o.ApplicationProtocols), "OpenSSL refused the ALPN list");
+                }
+            }
+        }
+
+        if (o.SrtpProfiles.Count > 0)
+        {
+            string profiles = string.Join(':', o.SrtpProfiles);
+            Check(SSL_CTX_set_tlsext_use_srtp(_handle, profiles) == 0 ? 1 : 0, nameof(o.SrtpProfiles), $"unknown SRTP profile in '{profiles}'");
+        }
+
+        if (o.KeyLog is not null)
+        {
+            SSL_CTX_set_keylog_callback(_handle, &NativeCallbacks.OnKeyLog);
+        }
+
+        switch (o)
+        {
+            case DtlsClientOptions { PskKey.IsEmpty: false }:
+                SSL_CTX_set_psk_client_callback(_handle, &NativeCallbacks.OnPskClient);
+                break;
+            case DtlsServerOptions { PskKeyLookup: not null } s:
+                SSL_CTX_set_psk_server_callback(_handle, &NativeCallbacks.OnPskServer);
+                if (s.PskIdentityHint is not null)
+                {
+                    Check(SSL_CTX_use_psk_identity_hint(_handle, s.PskIdentityHint), nameof(s.PskIdentityHint), "OpenSSL refused the identity hint");
+                }
+
+                break;
+        }
+
+        SSL_CTX_set_info_callback(_handle, &NativeCallbacks.OnInfo);
+    }
+
+    private unsafe void ConfigureSessions(DtlsOptions o)
+    {
+        if (o is not DtlsServerOptions s)
+        {
+            // The client keeps its own cache keyed by server (ClientSessionCache).
+            SSL_CTX_set_session_cache_mode(_handle, SSL_SESS_CACHE_OFF);
+            return;
+        }
+
+        SSL_CTX_set_session_cache_mode(_handle, s.SessionCacheSize > 0 ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF);
+        SSL_CTX_sess_set_cache_size(_handle, s.SessionCacheSize);
+        // A server that verifies clients must set a session ID context, or resumption fails (SSL_CTX_set_session_id_context(3)).
+        byte[] id = SHA256.HashData(Encoding.UTF8.GetBytes("OpenSslDtls"));
+        fixed (byte* p = id)
+        {
+            Check(SSL_CTX_set_session_id_context(_handle, p, 32), nameof(s.SessionCacheSize), "cannot set the session ID context");
+        }
+
+        if (!s.EnableSessionTickets)
+        {
+            SSL_CTX_set_options(_handle, SSL_OP_NO_TICKET);
+        }
+        else if (!s.SessionTicketKeys.IsEmpty)
+        {
+            Check(SSL_CTX_set_tlsext_ticket_keys(_handle, s.SessionTicketKeys.Span), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket keys");
+        }
+    }
+
+    private static void Check(int result, string setting, string reason)
+    {
+        if (result != 1)
+        {
+            OpenSslException errors = ErrorQueue.ToException(setting);
+            throw SettingErrors.Invalid(setting, $"{setting}: {reason}. {errors.Message}", errors);
+        }
+    }
+
+    private static bool IsPem(string path)
+    {
+        using FileStream file = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[5];
+        return file.Read(head) == 5 && head.SequenceEqual("-----"u8);
+    }
+
+    private static byte[] EncodeAlpn(IReadOnlyList<string> protocols)
+    {
+        var wire = new List<byte>();
+        foreach (string protocol in protocols)
+        {
+            byte[] name = Encoding.UTF8.GetBytes(protocol);
+            wire.Add((byte)name.Length);
+            wire.AddRange(name);
+        }
+
+        return [.. wire];
+    }
+
+    internal static string NormalizeFingerprint(string pin) => pin.Replace(":", string.Empty, StringComparison.Ordinal).Trim().ToUpperInvariant();
+}

@@ -1,0 +1,106 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>
+/// Settings shared by clients and servers. Instances are immutable once built (init-only
+/// properties), so one <see cref="DtlsContext"/> made from them can serve any number of sessions.
+/// </summary>
+public abstract class DtlsOptions
+{
+    private protected DtlsOptions()
+    {
+    }
+
+    /// <summary>This endpoint's certificate, with its private key. Alternative to <see cref="CertificateChainFile"/>.</summary>
+    public X509Certificate2? Certificate { get; init; }
+
+    /// <summary>Intermediate certificates sent after <see cref="Certificate"/>.</summary>
+    public IReadOnlyList<X509Certificate2> CertificateChain { get; init; } = [];
+
+    /// <summary>A PEM file holding this endpoint's certificate followed by its intermediates.</summary>
+    public string? CertificateChainFile { get; init; }
+
+    /// <summary>The PEM (or DER) file holding the private key for <see cref="CertificateChainFile"/>.</summary>
+    public string? PrivateKeyFile { get; init; }
+
+    /// <summary>
+    /// Trust the operating system's certificate store when verifying the peer. Defaults to true
+    /// unless <see cref="CaFile"/> or <see cref="TrustedCertificates"/> is set.
+    /// </summary>
+    public bool? UseSystemTrustStore { get; init; }
+
+    /// <summary>A PEM bundle of CA certificates to trust when verifying the peer.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>Additional certificates (roots or self-signed peers) to trust when verifying the peer.</summary>
+    public IReadOnlyList<X509Certificate2> TrustedCertificates { get; init; } = [];
+
+    /// <summary>
+    /// Called once the peer's certificate has been checked, with the same meaning as in
+    /// <see cref="SslStream"/>: <see cref="SslPolicyErrors"/> lists what failed and the callback's
+    /// answer is final (returning true accepts a certificate that failed; false rejects one that passed).
+    /// The sender is the <see cref="DtlsSession"/>.
+    /// </summary>
+    public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+
+    /// <summary>
+    /// SHA-256 fingerprints (hex, colons optional) of peer certificates to accept. When set, the
+    /// peer's leaf certificate must match one of them; a matching pin stands in for chain trust.
+    /// </summary>
+    public IReadOnlyList<string> PinnedCertificateSha256 { get; init; } = [];
+
+    /// <summary>
+    /// Accept any peer certificate without verification (the blog's accept-all callback). Only
+    /// for experiments: it makes the connection open to any man in the middle.
+    /// </summary>
+    public bool InsecureSkipCertificateValidation { get; init; }
+
+    /// <summary>The lowest protocol version to negotiate. Default DTLS 1.2.</summary>
+    public DtlsProtocolVersion MinimumProtocol { get; init; } = DtlsProtocolVersion.Dtls12;
+
+    /// <summary>The highest protocol version to negotiate; null means the newest the loaded libssl supports.</summary>
+    public DtlsProtocolVersion? MaximumProtocol { get; init; }
+
+    /// <summary>OpenSSL cipher list for DTLS 1.2; null keeps the secure default (ECDHE with AEAD only).</summary>
+    public string? CipherList { get; init; }
+
+    /// <summary>Key-exchange groups, in OpenSSL's syntax ("X25519:P-256"); null keeps the default.</summary>
+    public string? Groups { get; init; }
+
+    /// <summary>
+    /// The path MTU in bytes (IP and UDP headers included) that records and handshake fragments must
+    /// fit. Default 1200, which fits every IPv6 path (RFC 8200's minimum 1280) with room for tunnels.
+    /// </summary>
+    public int Mtu { get; init; } = 1200;
+
+    /// <summary>How long a handshake may take before it fails with <see cref="TimeoutException"/>. Default 30 s.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first retransmission interval of a handshake flight (RFC 6347 §4.2.4.1). Default 1 s.</summary>
+    public TimeSpan InitialRetransmitTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The retransmission interval doubles after each loss up to this ceiling. Default 10 s.</summary>
+    public TimeSpan MaximumRetransmitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>ALPN protocol names, in order of preference.</summary>
+    public IReadOnlyList<string> ApplicationProtocols { get; init; } = [];
+
+    /// <summary>
+    /// DTLS-SRTP protection profiles (RFC 5764), OpenSSL names such as "SRTP_AEAD_AES_128_GCM" or
+    /// "SRTP_AES128_CM_SHA1_80", in order of preference.
+    /// </summary>
+    public IReadOnlyList<string> SrtpProfiles { get; init; } = [];
+
+    /// <summary>
+    /// Receives one line per secret in the NSS key log format (SSLKEYLOGFILE), for Wireshark.
+    /// Anyone holding these lines can decrypt the traffic.
+    /// </summary>
+    public Action<string>? KeyLog { get; init; }
+
+    /// <summary>Largest number of received plaintext datagrams a session queues before it drops new ones. Default 256.</summary>
+    public int ReceiveQueueCapacity { get; init; } = 256;
+
+    internal abstract bool IsServer { get; }
+}

@@ -1,0 +1,288 @@
+using OpenSsl.Interop;
+using static OpenSsl.Interop.LibSsl;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>The handshake: pulled by the caller over OpenSSL's socket BIO, pushed by received datagrams over ours.</summary>
+public sealed partial class DtlsSession
+{
+    private async ValueTask HandshakeAsync(bool server, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            if (server != _context.IsServer)
+            {
+                throw new InvalidOperationException(server
+                    ? "AcceptAsync needs a session made from a server DtlsContext."
+                    : "ConnectAsync needs a session made from a client DtlsContext.");
+            }
+
+            if (_state != SessionState.Created)
+            {
+                throw new InvalidOperationException("The handshake has already been started on this session.");
+            }
+
+            _state = SessionState.Handshaking;
+            _handshakeDeadline = After(_context.Options.HandshakeTimeout);
+        }
+
+        if (_socket is not null)
+        {
+            await PullHandshakeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await PushHandshakeAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask PullHandshakeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                TimeSpan timer;
+                lock (_lock)
+                {
+                    ThrowIfDisposed();
+                    if (StepHandshake())
+                    {
+                        return;
+                    }
+
+                    DTLSv1_get_timeout(_ssl, out timer);
+                }
+
+                TimeSpan left = TimeSpan.FromSeconds((double)(_handshakeDeadline - Now) / System.Diagnostics.Stopwatch.Frequency);
+                if (left <= TimeSpan.Zero)
+                {
+                    throw HandshakeTimedOut();
+                }
+
+                TimeSpan wait = timer == Timeout.InfiniteTimeSpan || timer > left ? left : timer;
+                if (!await WaitReadableAsync(wait, cancellationToken).ConfigureAwait(false))
+                {
+                    lock (_lock)
+                    {
+                        ThrowIfDisposed();
+                        HandleRetransmitTimer();
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            lock (_lock)
+            {
+                if (_state == SessionState.Handshaking)
+                {
+                    _state = SessionState.Failed;
+                    _failure = e;
+                }
+            }
+
+            if (e is OperationCanceledException && _state == SessionState.Disposed)
+            {
+                throw new ObjectDisposedException(nameof(DtlsSession), e);
+            }
+
+            throw;
+        }
+    }
+
+    private async ValueTask PushHandshakeAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource handshake;
+        lock (_lock)
+        {
+            handshake = _handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            DriveHandshake();
+        }
+
+        using (cancellationToken.Register(() => FailHandshake(new OperationCanceledException(cancellationToken))))
+        {
+            await handshake.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One <c>SSL_do_handshake</c>: true when done, false when it waits for the peer; throws on failure.</summary>
+    private bool StepHandshake()
+    {
+        ErrorQueue.Clear();
+        int result = SSL_do_handshake(_ssl);
+        RethrowCallbackException();
+        if (result == 1)
+        {
+            OnEstablished();
+            return true;
+        }
+
+        int error = SSL_get_error(_ssl, result);
+        if (error is SSL_ERROR_WANT_READ or SSL_ERROR_WANT_WRITE)
+        {
+            return false;
+        }
+
+        throw HandshakeFailure(error);
+    }
+
+    /// <summary>Over our BIO: advance the handshake with what was fed, complete or fail the waiter, arm the timer.</summary>
+    private void DriveHandshake()
+    {
+        try
+        {
+            if (StepHandshake())
+            {
+                _handshake?.TrySetResult();
+                return;
+            }
+
+            ScheduleTimer();
+        }
+        catch (Exception e)
+        {
+            FailHandshakeLocked(e);
+        }
+    }
+
+    private void HandleRetransmitTimer()
+    {
+        ErrorQueue.Clear();
+        int result = DTLSv1_handle_timeout(_ssl);
+        RethrowCallbackException();
+        if (result < 0)
+        {
+            throw HandshakeFailure(SSL_ERROR_SSL);
+        }
+
+        if (result > 0)
+        {
+            Interlocked.Increment(ref _retransmissions);
+        }
+    }
+
+    private void ScheduleTimer()
+    {
+        DTLSv1_get_timeout(_ssl, out TimeSpan timer);
+        long due = timer == Timeout.InfiniteTimeSpan ? _handshakeDeadline : Math.Min(After(timer), _handshakeDeadline);
+        Interlocked.Exchange(ref _timerDue, due);
+        DtlsTimerQueue.Shared.Schedule(this, due);
+    }
+
+    void IDtlsTimerTarget.OnTimer()
+    {
+        lock (_lock)
+        {
+            if (_state != SessionState.Handshaking || _socket is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                if (Now >= _handshakeDeadline)
+                {
+                    throw HandshakeTimedOut();
+                }
+
+                HandleRetransmitTimer();
+                ScheduleTimer();
+            }
+            catch (Exception e)
+            {
+                FailHandshakeLocked(e);
+            }
+        }
+    }
+
+    private void FailHandshake(Exception e)
+    {
+        lock (_lock)
+        {
+            FailHandshakeLocked(e);
+        }
+    }
+
+    private void FailHandshakeLocked(Exception e)
+    {
+        if (_state == SessionState.Handshaking)
+        {
+            _state = SessionState.Failed;
+            _failure = e;
+            Interlocked.Exchange(ref _timerDue, 0);
+            _received?.Writer.TryComplete(e);
+        }
+
+        _handshake?.TrySetException(e);
+    }
+
+    private TimeoutException HandshakeTimedOut() =>
+        new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Options.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted.");
+
+    private void OnEstablished()
+    {
+        _state = SessionState.Established;
+        Interlocked.Exchange(ref _timerDue, 0);
+        IsAuthenticated = true;
+        ProtocolVersion = SSL_get_version(_ssl);
+        nint cipher = SSL_get_current_cipher(_ssl);
+        CipherSuite = SSL_CIPHER_standard_name(cipher) ?? SSL_CIPHER_get_name(cipher);
+        IsResumed = SSL_session_reused(_ssl) == 1;
+        MaxDatagramPayload = (int)DTLS_get_data_mtu(_ssl);
+        unsafe
+        {
+            SSL_get0_alpn_selected(_ssl, out byte* alpn, out uint alpnLength);
+            NegotiatedApplicationProtocol = alpnLength == 0 ? null : System.Text.Encoding.UTF8.GetString(alpn, (int)alpnLength);
+            nint profile = SSL_get_selected_srtp_profile(_ssl);
+            SrtpProfile = profile == 0 ? null : System.Runtime.InteropServices.Marshal.PtrToStringUTF8(*(nint*)profile);
+        }
+
+        using (SafeX509Handle peer = SSL_get1_peer_certificate(_ssl))
+        {
+            RemoteCertificate = peer.IsInvalid ? null : CertificateConversion.FromNative(peer.DangerousGetHandle());
+        }
+
+        if (_resumptionKey is not null && _context.ClientSessions is { } cache)
+        {
+            SafeSslSessionHandle session = SSL_get1_session(_ssl);
+            if (session.IsInvalid || SSL_SESSION_is_resumable(session) != 1)
+            {
+                session.Dispose();
+            }
+            else
+            {
+                cache.Store(_resumptionKey, session);
+            }
+        }
+
+        ErrorQueue.Clear();
+    }
+
+    private static readonly HashSet<int> CertificateAlerts = [42, 43, 44, 45, 46, 48];
+
+    /// <summary>Builds the exception for a failed handshake from what the callbacks, the alerts and the error queue say.</summary>
+    private DtlsException HandshakeFailure(int sslError)
+    {
+        OpenSslException errors = ErrorQueue.ToException("SSL_do_handshake");
+        if (_verification?.Failure is { } failure)
+        {
+            return new DtlsAuthenticationException(failure, _verification.Detail ?? failure.ToString(), _lastAlert, errors);
+        }
+
+        if (_lastAlert is { Sent: false } alert && CertificateAlerts.Contains(alert.Description))
+        {
+            return new DtlsAuthenticationException(DtlsCertificateFailure.RejectedByPeer, $"the peer rejected this endpoint's certificate ({alert.Name})", alert, errors);
+        }
+
+        if (_context.Options is DtlsServerOptions { RequireClientCertificate: true } && errors.Errors.Any(e => e.Reason?.Contains("peer did not return a certificate", StringComparison.Ordinal) == true))
+        {
+            return new DtlsAuthenticationException(DtlsCertificateFailure.Missing, "the client sent no certificate although RequireClientCertificate is set", _lastAlert, errors);
+        }
+
+        string what = sslError == SSL_ERROR_SYSCALL ? "failed on the socket" : "failed";
+        return new DtlsException($"The DTLS handshake with {RemoteEndPoint} {what}", _lastAlert, errors);
+    }
+}

@@ -1,0 +1,225 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using OpenSsl.Interop;
+using static OpenSsl.Interop.LibSsl;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>
+/// Every function OpenSSL calls back into (DESIGN §4). Each finds its session through the
+/// <c>SSL</c>'s app data, catches everything, stores the exception on the session and returns
+/// failure to OpenSSL; the session rethrows it once the native call has returned.
+/// </summary>
+internal static unsafe class NativeCallbacks
+{
+    private static readonly int StoreCtxSslIndex = SSL_get_ex_data_X509_STORE_CTX_idx();
+
+    private static DtlsSession? SessionOf(nint ssl)
+    {
+        nint data = ssl == 0 ? 0 : SSL_get_app_data(ssl);
+        return data == 0 ? null : GCHandle.FromIntPtr(data).Target as DtlsSession;
+    }
+
+    private static DtlsSession? SessionOfStore(nint storeCtx) =>
+        SessionOf(LibCrypto.X509_STORE_CTX_get_ex_data(storeCtx, StoreCtxSslIndex));
+
+    /// <summary><c>SSL_verify_cb</c>: records each certificate error and lets verification continue.</summary>
+    [UnmanagedCallersOnly]
+    public static int OnVerifyCertificate(int preverifyOk, nint storeCtx)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOfStore(storeCtx);
+            if (session is null)
+            {
+                return preverifyOk;
+            }
+
+            if (preverifyOk == 0)
+            {
+                session.Verification.Record(LibCrypto.X509_STORE_CTX_get_error(storeCtx), LibCrypto.X509_STORE_CTX_get_error_depth(storeCtx));
+            }
+
+            return 1;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return 0;
+        }
+    }
+
+    /// <summary>The <c>SSL_CTX_set_cert_verify_callback</c> callback: verifies the chain and decides once.</summary>
+    [UnmanagedCallersOnly]
+    public static int OnVerifyChain(nint storeCtx, nint arg)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOfStore(storeCtx);
+            if (session is null)
+            {
+                return 0;
+            }
+
+            _ = LibCrypto.X509_verify_cert(storeCtx);
+            bool accepted = session.Verification.Decide(storeCtx);
+            LibCrypto.X509_STORE_CTX_set_error(storeCtx, accepted ? LibCrypto.X509_V_OK : session.Verification.NativeError);
+            return accepted ? 1 : 0;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            LibCrypto.X509_STORE_CTX_set_error(storeCtx, LibCrypto.X509_V_ERR_APPLICATION_VERIFICATION);
+            return 0;
+        }
+    }
+
+    /// <summary>ALPN on the server: the first of our protocols, in our order, that the client offered (RFC 7301 §3.2).</summary>
+    [UnmanagedCallersOnly]
+    public static int OnSelectAlpn(nint ssl, byte** output, byte* outputLength, byte* input, uint inputLength, nint arg)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session is null)
+            {
+                return SSL_TLSEXT_ERR_NOACK;
+            }
+
+            ReadOnlySpan<byte> ours = session.Context.AlpnWire;
+            fixed (byte* server = ours)
+            {
+                if (SSL_select_next_proto(output, outputLength, server, (uint)ours.Length, input, inputLength) == OPENSSL_NPN_NEGOTIATED)
+                {
+                    // *output points into the client's list (input), which outlives this call; never into ours.
+                    return SSL_TLSEXT_ERR_OK;
+                }
+            }
+
+            // RFC 7301 §3.2: no protocol in common is a fatal no_application_protocol alert.
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void OnKeyLog(nint ssl, byte* line)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session?.Context.Options.KeyLog is { } keyLog)
+            {
+                keyLog(Marshal.PtrToStringUTF8((nint)line) ?? string.Empty);
+            }
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static uint OnPskClient(nint ssl, byte* hint, byte* identity, uint maxIdentityLength, byte* psk, uint maxPskLength)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session?.Context.Options is not DtlsClientOptions { PskIdentity: { } id } options)
+            {
+                return 0;
+            }
+
+            // identity is a C string: leave room for its terminator.
+            int idLength = Encoding.UTF8.GetByteCount(id);
+            if (idLength + 1 > maxIdentityLength || options.PskKey.Length > maxPskLength)
+            {
+                return 0;
+            }
+
+            Encoding.UTF8.GetBytes(id, new Span<byte>(identity, idLength));
+            identity[idLength] = 0;
+            options.PskKey.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            return (uint)options.PskKey.Length;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return 0;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static uint OnPskServer(nint ssl, byte* identity, byte* psk, uint maxPskLength)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session?.Context.Options is not DtlsServerOptions { PskKeyLookup: { } lookup })
+            {
+                return 0;
+            }
+
+            string id = Marshal.PtrToStringUTF8((nint)identity) ?? string.Empty;
+            session.PskIdentity = id;
+            ReadOnlyMemory<byte>? key = lookup(id);
+            if (key is not { Length: > 0 } k || k.Length > maxPskLength)
+            {
+                return 0; // Unknown identity: OpenSSL answers with a fatal alert.
+            }
+
+            k.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            return (uint)k.Length;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return 0;
+        }
+    }
+
+    /// <summary>Info callback: remembers the last alert sent or received, for the exception.</summary>
+    [UnmanagedCallersOnly]
+    public static void OnInfo(nint ssl, int where, int value)
+    {
+        try
+        {
+            if ((where & SSL_CB_ALERT) != 0)
+            {
+                SessionOf(ssl)?.RecordAlert(value, sent: (where & SSL_CB_WRITE) != 0);
+            }
+        }
+        catch (Exception e)
+        {
+            SessionOf(ssl)?.StoreCallbackException(e);
+        }
+    }
+
+    /// <summary><c>DTLS_timer_cb</c>: the next retransmission interval in microseconds (0 = first flight).</summary>
+    [UnmanagedCallersOnly]
+    public static uint OnTimer(nint ssl, uint previousMicroseconds)
+    {
+        try
+        {
+            DtlsOptions? options = SessionOf(ssl)?.Context.Options;
+            long initial = (long)(options?.InitialRetransmitTimeout.TotalMicroseconds ?? 1_000_000);
+            long maximum = (long)(options?.MaximumRetransmitTimeout.TotalMicroseconds ?? 60_000_000);
+            long next = previousMicroseconds == 0 ? initial : Math.Min(previousMicroseconds * 2L, maximum);
+            return (uint)Math.Clamp(next, 1, uint.MaxValue);
+        }
+        catch (Exception)
+        {
+            return 1_000_000; // Never let an exception cross into OpenSSL; RFC 6347's 1 s default.
+        }
+    }
+}

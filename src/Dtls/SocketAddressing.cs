@@ -1,0 +1,38 @@
+using System.Net;
+using System.Net.Sockets;
+using OpenSsl.Interop;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>IP endpoints as OpenSSL's <c>BIO_ADDR</c>.</summary>
+internal static unsafe class SocketAddressing
+{
+    public static SafeBioAddrHandle ToBioAddr(IPEndPoint endpoint)
+    {
+        ErrorQueue.Clear();
+        SafeBioAddrHandle addr = ErrorQueue.ThrowIfInvalid(LibCrypto.BIO_ADDR_new(), "BIO_ADDR_new");
+        Span<byte> raw = stackalloc byte[16];
+        endpoint.Address.TryWriteBytes(raw, out int length);
+        fixed (byte* p = raw)
+        {
+            ErrorQueue.ThrowIfNotOne(LibCrypto.BIO_ADDR_rawmake(addr, Family(endpoint), p, (nuint)length, NetworkPort(endpoint)), "BIO_ADDR_rawmake");
+        }
+
+        return addr;
+    }
+
+    public static int WriteBioAddr(nint bioAddr, IPEndPoint endpoint)
+    {
+        Span<byte> raw = stackalloc byte[16];
+        endpoint.Address.TryWriteBytes(raw, out int length);
+        fixed (byte* p = raw)
+        {
+            return LibCrypto.BIO_ADDR_rawmake(bioAddr, Family(endpoint), p, (nuint)length, NetworkPort(endpoint));
+        }
+    }
+
+    private static int Family(IPEndPoint endpoint) =>
+        endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? LibCrypto.AF_INET6 : LibCrypto.AF_INET;
+
+    private static ushort NetworkPort(IPEndPoint endpoint) => (ushort)IPAddress.HostToNetworkOrder((short)endpoint.Port);
+}
