@@ -9,7 +9,7 @@
 /* SSL3_RT_MAX_PLAIN_LENGTH: the largest plaintext a single (D)TLS record carries. */
 #define ECHO_MAX_DATAGRAM 16384
 
-/* Cipher suites allowed when --psk is given (server: in front of DEFAULT). */
+/* Cipher suites allowed when --psk is given (server: DEFAULT plus these; DEFAULT must come first). */
 #define PSK_CIPHERS "PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256"
 
 struct psk_config {
