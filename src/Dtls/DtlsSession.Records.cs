@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
@@ -102,6 +103,8 @@ public sealed partial class DtlsSession
         }
     }
 
+    // Pooled builders: a receive that has to wait must not allocate its state machine (zero steady-state allocations).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceivePulledAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
@@ -151,12 +154,20 @@ public sealed partial class DtlsSession
                     throw new ArgumentException($"The buffer holds {buffer.Length} bytes but the next datagram has {pending}; it is kept for a call with a larger buffer.", nameof(buffer));
                 }
             }
+            else
+            {
+                result = 1;
+            }
 
-            result = SSL_read_ex(_ssl, p, (nuint)buffer.Length, out read);
-            RethrowCallbackException();
+            // A failed peek already said why (usually WANT_READ): reading again would only repeat the recv().
             if (result == 1)
             {
-                return (int)read;
+                result = SSL_read_ex(_ssl, p, (nuint)buffer.Length, out read);
+                RethrowCallbackException();
+                if (result == 1)
+                {
+                    return (int)read;
+                }
             }
 
             int error = SSL_get_error(_ssl, result);
@@ -174,6 +185,7 @@ public sealed partial class DtlsSession
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveQueuedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -325,6 +337,7 @@ public sealed partial class DtlsSession
     }
 
     /// <summary>Over OpenSSL's socket BIO: waits until a datagram is readable (true) or <paramref name="timeout"/> passes (false).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WaitReadableAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         // A zero-byte peek completes when a datagram is queued, without taking it: OpenSSL reads it.

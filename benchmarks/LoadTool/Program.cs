@@ -1,0 +1,91 @@
+// dtls-load: the C# twin of native/build/dtls-echo-client's benchmark modes, printing the same
+// result lines, so that one script can put both clients against the same server in the same run
+// and report ratios (absolute figures on a shared 2-core machine mean little). It warms up
+// (JIT, tiered compilation) before it starts the clock.
+//
+//   dtls-load --port P [--host H] [--io openssl|managed] --handshakes N
+//   dtls-load --port P [--host H] [--io openssl|managed] --size BYTES --count N
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using OpenSsl.Dtls;
+
+string host = "127.0.0.1";
+int port = 4433, handshakes = 0, size = 0, count = 1000;
+DtlsSocketIo io = DtlsSocketIo.OpenSsl;
+for (int i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+    switch (args[i])
+    {
+        case "--host": host = Next(); break;
+        case "--port": port = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--handshakes": handshakes = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--size": size = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--count": count = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--io": io = Enum.Parse<DtlsSocketIo>(Next(), ignoreCase: true); break;
+        case "--insecure": break; // the only mode: a benchmark peer with an ephemeral certificate
+        default:
+            Console.Error.WriteLine($"error: unknown argument '{args[i]}'");
+            return 2;
+    }
+}
+
+var endpoint = new IPEndPoint(IPAddress.Parse(host), port);
+// Resumption off: every handshake is a full one, as the C client does.
+using var context = new DtlsContext(new DtlsClientOptions { InsecureSkipCertificateValidation = true, AllowSessionResumption = false });
+using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+
+if (handshakes > 0)
+{
+    // Warm up first (JIT, tiering, pools): the C client has none of that to pay.
+    for (int i = 0; i < Math.Max(10, handshakes / 10); i++)
+    {
+        await using DtlsSession warm = await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token);
+    }
+
+    long start = Stopwatch.GetTimestamp();
+    for (int i = 0; i < handshakes; i++)
+    {
+        await using DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token);
+    }
+
+    double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}"));
+    return 0;
+}
+
+if (size <= 0)
+{
+    Console.Error.WriteLine("error: give --handshakes N or --size BYTES --count N");
+    return 2;
+}
+
+await using (DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token))
+{
+    byte[] payload = RandomNumberGenerator.GetBytes(size);
+    byte[] echo = new byte[size];
+    for (int i = 0; i < Math.Max(100, count / 10); i++)
+    {
+        await session.SendAsync(payload, timeout.Token);
+        await session.ReceiveAsync(echo, timeout.Token);
+    }
+
+    long start = Stopwatch.GetTimestamp();
+    for (int i = 0; i < count; i++)
+    {
+        await session.SendAsync(payload, timeout.Token);
+        int n = await session.ReceiveAsync(echo, timeout.Token);
+        if (n != size || !echo.AsSpan().SequenceEqual(payload))
+        {
+            Console.Error.WriteLine($"error: echo {i} differs");
+            return 1;
+        }
+    }
+
+    double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Console.WriteLine(FormattableString.Invariant(
+        $"echo count {count} bytes {size} seconds {seconds:F3} per_second {count / seconds:F1} mbit_per_second {count * (double)size * 8 / seconds / 1e6:F1}"));
+}
+
+return 0;
