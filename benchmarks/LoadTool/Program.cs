@@ -5,13 +5,17 @@
 //
 //   dtls-load --port P [--host H] [--io openssl|managed] --handshakes N
 //   dtls-load --port P [--host H] [--io openssl|managed] --size BYTES --count N
+//   dtls-load --port P [--host H] --hold N             hold N idle sessions until stdin closes
+//   dtls-load --port P --listener-memory N             memory per idle session of an in-process DtlsListener
+//                                                      (P: any DTLS echo server, to measure the client side alone)
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using OpenSsl.Dtls;
+using OpenSslDtls.LoadTool;
 
 string host = "127.0.0.1";
-int port = 4433, handshakes = 0, size = 0, count = 1000;
+int port = 4433, handshakes = 0, size = 0, count = 1000, hold = 0, listenerMemory = 0;
 DtlsSocketIo io = DtlsSocketIo.OpenSsl;
 for (int i = 0; i < args.Length; i++)
 {
@@ -23,6 +27,8 @@ for (int i = 0; i < args.Length; i++)
         case "--handshakes": handshakes = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--size": size = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--count": count = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--hold": hold = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--listener-memory": listenerMemory = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--io": io = Enum.Parse<DtlsSocketIo>(Next(), ignoreCase: true); break;
         case "--insecure": break; // the only mode: a benchmark peer with an ephemeral certificate
         default:
@@ -35,6 +41,29 @@ var endpoint = new IPEndPoint(IPAddress.Parse(host), port);
 // Resumption off: every handshake is a full one, as the C client does.
 using var context = new DtlsContext(new DtlsClientOptions { InsecureSkipCertificateValidation = true, AllowSessionResumption = false });
 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+
+if (listenerMemory > 0)
+{
+    return await IdleMemory.MeasureAsync(listenerMemory, endpoint, timeout.Token);
+}
+
+if (hold > 0)
+{
+    var held = new List<DtlsSession>(hold);
+    for (int i = 0; i < hold; i++)
+    {
+        held.Add(await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token));
+    }
+
+    Console.WriteLine($"holding {hold}");
+    await Console.In.ReadToEndAsync(timeout.Token);
+    foreach (DtlsSession session in held)
+    {
+        await session.DisposeAsync();
+    }
+
+    return 0;
+}
 
 if (handshakes > 0)
 {

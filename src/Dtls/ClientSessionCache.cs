@@ -12,6 +12,7 @@ internal sealed class ClientSessionCache : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SafeSslSessionHandle> _sessions = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
+    private bool _disposed;
 
     public SafeSslSessionHandle? Find(string key)
     {
@@ -25,6 +26,13 @@ internal sealed class ClientSessionCache : IDisposable
     {
         lock (_gate)
         {
+            if (_disposed)
+            {
+                // The context was disposed while this session was handshaking: nobody will resume it.
+                session.Dispose();
+                return;
+            }
+
             if (_sessions.Remove(key, out SafeSslSessionHandle? old))
             {
                 old.Dispose();
@@ -46,6 +54,7 @@ internal sealed class ClientSessionCache : IDisposable
     {
         lock (_gate)
         {
+            _disposed = true;
             foreach (SafeSslSessionHandle session in _sessions.Values)
             {
                 session.Dispose();

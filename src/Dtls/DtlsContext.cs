@@ -30,6 +30,7 @@ public sealed class DtlsContext : IDisposable
     private readonly byte[] _alpnWire;
     private readonly HashSet<string> _pins;
     private readonly ClientSessionCache? _clientSessions;
+    private int _disposed;
 
     /// <summary>Creates a client context.</summary>
     /// <exception cref="ArgumentException">A setting is invalid; the message and <see cref="ArgumentException.ParamName"/> name it.</exception>
@@ -85,6 +86,8 @@ public sealed class DtlsContext : IDisposable
 
     internal SafeSslContextHandle Handle => _handle;
 
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     internal ReadOnlySpan<byte> AlpnWire => _alpnWire;
 
     internal IReadOnlySet<string> Pins => _pins;
@@ -97,6 +100,13 @@ public sealed class DtlsContext : IDisposable
     /// </summary>
     public void Dispose()
     {
+        // SafeHandle.Dispose only marks the handle closed once no session holds a reference, so
+        // DangerousAddRef alone would still let new sessions start on a disposed context: keep a flag.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _handle.Dispose();
         _clientSessions?.Dispose();
     }
@@ -214,8 +224,17 @@ public sealed class DtlsContext : IDisposable
             Check(SSL_CTX_use_certificate_chain_file(_handle, o.CertificateChainFile), nameof(o.CertificateChainFile),
                 $"cannot read a PEM certificate chain from '{o.CertificateChainFile}'");
             int type = IsPem(o.PrivateKeyFile!) ? SSL_FILETYPE_PEM : SSL_FILETYPE_ASN1;
-            Check(SSL_CTX_use_PrivateKey_file(_handle, o.PrivateKeyFile!, type), nameof(o.PrivateKeyFile),
-                $"cannot read a private key from '{o.PrivateKeyFile}'");
+            if (SSL_CTX_use_PrivateKey_file(_handle, o.PrivateKeyFile!, type) != 1)
+            {
+                // SSL_CTX_use_PrivateKey_file already compares the key with the loaded certificate, so a
+                // key that does not match fails here (X509_R_KEY_VALUES_MISMATCH), not in SSL_CTX_check_private_key.
+                OpenSslException errors = ErrorQueue.ToException(nameof(o.PrivateKeyFile));
+                string reason = errors.Errors.Any(IsKeyMismatch)
+                    ? $"the private key in '{o.PrivateKeyFile}' does not match the certificate in '{o.CertificateChainFile}'"
+                    : $"cannot read a private key from '{o.PrivateKeyFile}'";
+                throw SettingErrors.Invalid(nameof(o.PrivateKeyFile), $"{nameof(o.PrivateKeyFile)}: {reason}. {errors.Message}", errors);
+            }
+
             Check(SSL_CTX_check_private_key(_handle), nameof(o.PrivateKeyFile),
                 $"the private key in '{o.PrivateKeyFile}' does not match the certificate in '{o.CertificateChainFile}'");
         }
@@ -313,6 +332,8 @@ public sealed class DtlsContext : IDisposable
                 break;
             case DtlsServerOptions { PskKeyLookup: not null } s:
                 SSL_CTX_set_psk_server_callback(_handle, &NativeCallbacks.OnPskServer);
+                // Sees the record headers, to fail a handshake with a mismatched key at once (DtlsSession.KeyMismatch.cs).
+                SSL_CTX_set_msg_callback(_handle, &NativeCallbacks.OnMessage);
                 if (s.PskIdentityHint is not null)
                 {
                     Check(SSL_CTX_use_psk_identity_hint(_handle, s.PskIdentityHint), nameof(s.PskIdentityHint), "OpenSSL refused the identity hint");
@@ -361,6 +382,9 @@ public sealed class DtlsContext : IDisposable
         }
     }
 
+    // ERR_GET_LIB(code) == ERR_LIB_X509 (11) && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH (116), OpenSSL 3 packing.
+    private static bool IsKeyMismatch(OpenSslError error) => ((error.Code >> 23) & 0xFF) == 11 && (error.Code & 0x7FFFFF) == 116;
+
     private static bool IsPem(string path)
     {
         using FileStream file = File.OpenRead(path);
@@ -378,7 +402,11 @@ public sealed class DtlsContext : IDisposable
             wire.AddRange(name);
         }
 
-        return [.. wire];
+        // On the pinned object heap: SSL_select_next_proto points its answer into this array (its
+        // "server" list), and OpenSSL copies the answer only after the ALPN callback has returned.
+        byte[] pinned = GC.AllocateArray<byte>(wire.Count, pinned: true);
+        wire.CopyTo(pinned);
+        return pinned;
     }
 
     internal static string NormalizeFingerprint(string pin) => pin.Replace(":", string.Empty, StringComparison.Ordinal).Trim().ToUpperInvariant();

@@ -112,6 +112,7 @@ public sealed partial class DtlsSession
     private bool StepHandshake()
     {
         ErrorQueue.Clear();
+        using SocketLease lease = new(_socket);
         int result = SSL_do_handshake(_ssl);
         RethrowCallbackException();
         if (result == 1)
@@ -123,7 +124,7 @@ public sealed partial class DtlsSession
         int error = SSL_get_error(_ssl, result);
         if (error is SSL_ERROR_WANT_READ or SSL_ERROR_WANT_WRITE)
         {
-            return false;
+            return PeerKeyDiffers() ? throw FailOnKeyMismatch() : false;
         }
 
         throw HandshakeFailure(error);
@@ -151,6 +152,7 @@ public sealed partial class DtlsSession
     private void HandleRetransmitTimer()
     {
         ErrorQueue.Clear();
+        using SocketLease lease = new(_socket);
         int result = DTLSv1_handle_timeout(_ssl);
         RethrowCallbackException();
         if (result < 0)
@@ -280,6 +282,11 @@ public sealed partial class DtlsSession
         if (_context.Options is DtlsServerOptions { RequireClientCertificate: true } && errors.Errors.Any(e => e.Reason?.Contains("peer did not return a certificate", StringComparison.Ordinal) == true))
         {
             return new DtlsAuthenticationException(DtlsCertificateFailure.Missing, "the client sent no certificate although RequireClientCertificate is set", _lastAlert, errors);
+        }
+
+        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Options is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null }))
+        {
+            return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }
 
         string what = sslError == SSL_ERROR_SYSCALL ? "failed on the socket" : "failed";

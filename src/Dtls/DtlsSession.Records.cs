@@ -13,6 +13,11 @@ public sealed partial class DtlsSession
     [ThreadStatic]
     private static byte[]? t_plaintext;
 
+    // Cancelled when the session can receive nothing more (close_notify read, a record failure) and on
+    // Dispose: wakes every receive waiting on the socket, not only the one that read the close_notify
+    // or the fatal alert, which would otherwise wait for a datagram that never comes.
+    private readonly CancellationTokenSource _ended = new();
+
     /// <summary>Sends <paramref name="datagram"/> as one DTLS record in one UDP datagram.</summary>
     /// <exception cref="ArgumentException">The payload is empty or larger than <see cref="MaxDatagramPayload"/>; it is never split or truncated.</exception>
     /// <exception cref="InvalidOperationException">The handshake has not completed.</exception>
@@ -58,6 +63,7 @@ public sealed partial class DtlsSession
                     nameof(datagram));
             }
 
+            using SocketLease lease = new(_socket);
             ErrorQueue.Clear();
             int result = SSL_write_ex(_ssl, datagram, out _);
             RethrowCallbackException();
@@ -138,6 +144,7 @@ public sealed partial class DtlsSession
             return 0;
         }
 
+        using SocketLease lease = new(_socket);
         fixed (byte* p = buffer)
         {
             ErrorQueue.Clear();
@@ -178,6 +185,7 @@ public sealed partial class DtlsSession
                 case SSL_ERROR_ZERO_RETURN:
                     _state = SessionState.Closed;
                     ErrorQueue.Clear();
+                    WakeReceivers();
                     return 0;
                 default:
                     throw RecordFailure(error, "SSL_read_ex");
@@ -333,8 +341,12 @@ public sealed partial class DtlsSession
             errors);
         _state = SessionState.Failed;
         _failure = failure;
+        WakeReceivers();
         return failure;
     }
+
+    /// <summary>Under <see cref="_lock"/>: CancelAsync runs the waiters' callbacks on the thread pool, never inline here.</summary>
+    private void WakeReceivers() => _ = _ended.CancelAsync();
 
     /// <summary>Over OpenSSL's socket BIO: waits until a datagram is readable (true) or <paramref name="timeout"/> passes (false).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -345,17 +357,21 @@ public sealed partial class DtlsSession
         {
             try
             {
-                await _socket!.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, _disposing.Token).ConfigureAwait(false);
+                await _socket!.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, _ended.Token).ConfigureAwait(false);
             }
             catch (SocketException)
             {
                 // An ICMP error for an earlier send; let OpenSSL's read see what is there.
             }
+            catch (OperationCanceledException) when (!_disposing.IsCancellationRequested)
+            {
+                // The session ended on another receive; the caller's next read reports it.
+            }
 
             return true;
         }
 
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _ended.Token);
         if (timeout != Timeout.InfiniteTimeSpan)
         {
             linked.CancelAfter(timeout);

@@ -35,7 +35,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private readonly string? _resumptionKey;
     private GCHandle _self;
     private bool _contextReferenced;
-    private bool _socketReferenced;
 
     private SessionState _state;
     private Exception? _failure;
@@ -63,7 +62,9 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     {
     }
 
-    internal DtlsSession(DtlsContext context, Socket? socket, IDatagramSender? sender, bool ownsTransport)
+    // receiveQueueCapacity: over our BIO, the receive queue's bound; 0 keeps DtlsOptions.ReceiveQueueCapacity
+    // (DtlsListener passes its MaxQueuedDatagramsPerSession).
+    internal DtlsSession(DtlsContext context, Socket? socket, IDatagramSender? sender, bool ownsTransport, int receiveQueueCapacity = 0)
     {
         ArgumentNullException.ThrowIfNull(context);
         _context = context;
@@ -73,18 +74,18 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         if (sender is not null)
         {
             _received = Channel.CreateBounded<PooledDatagram>(
-                new BoundedChannelOptions(context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
+                new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
                 dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
         }
 
         bool ok = false;
         try
         {
+            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
             context.Handle.DangerousAddRef(ref _contextReferenced);
             if (socket is not null)
             {
                 socket.Blocking = false;
-                socket.SafeHandle.DangerousAddRef(ref _socketReferenced);
             }
 
             _self = GCHandle.Alloc(this);
@@ -328,6 +329,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         }
 
         _disposing.Cancel();
+        _ended.Cancel(); // after _disposing, so that a woken receive sees the disposal
         if (_received is not null)
         {
             _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
@@ -375,12 +377,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             _context.Handle.DangerousRelease();
             _contextReferenced = false;
         }
-
-        if (_socketReferenced)
-        {
-            _socket!.SafeHandle.DangerousRelease();
-            _socketReferenced = false;
-        }
     }
 
     private void SendCloseNotify()
@@ -389,6 +385,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         {
             if ((SSL_get_shutdown(_ssl) & SSL_SENT_SHUTDOWN) == 0)
             {
+                using SocketLease lease = new(_socket);
                 ErrorQueue.Clear();
                 _ = SSL_shutdown(_ssl);
                 ErrorQueue.Clear();

@@ -94,7 +94,8 @@ internal static unsafe class NativeCallbacks
             {
                 if (SSL_select_next_proto(output, outputLength, server, (uint)ours.Length, input, inputLength) == OPENSSL_NPN_NEGOTIATED)
                 {
-                    // *output points into the client's list (input), which outlives this call; never into ours.
+                    // *output points into ours (the "server" argument): AlpnWire is pinned for the context's life,
+                    // and the session keeps its context alive, so the pointer stays valid until OpenSSL copies it.
                     return SSL_TLSEXT_ERR_OK;
                 }
             }
@@ -202,6 +203,65 @@ internal static unsafe class NativeCallbacks
         catch (Exception e)
         {
             SessionOf(ssl)?.StoreCallbackException(e);
+        }
+    }
+
+    /// <summary>
+    /// <c>SSL_CTX_set_cookie_generate_cb</c>: the listener's HMAC cookie for the session's peer
+    /// (used only if OpenSSL itself ever sends a HelloVerifyRequest; the listener normally sends them).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int OnGenerateCookie(nint ssl, byte* cookie, uint* cookieLength)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session?.Transport is not IDtlsCookieIssuer issuer)
+            {
+                return 0;
+            }
+
+            *cookieLength = (uint)issuer.WriteCookie(new Span<byte>(cookie, DTLS1_COOKIE_LENGTH));
+            return 1;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return 0;
+        }
+    }
+
+    /// <summary><c>SSL_CTX_set_cookie_verify_cb</c>: 1 if the cookie is the listener's HMAC for the session's peer address.</summary>
+    [UnmanagedCallersOnly]
+    public static int OnVerifyCookie(nint ssl, byte* cookie, uint cookieLength)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            return session?.Transport is IDtlsCookieIssuer issuer && issuer.VerifyCookie(new ReadOnlySpan<byte>(cookie, (int)Math.Min(cookieLength, DTLS1_COOKIE_LENGTH + 1))) ? 1 : 0;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return 0;
+        }
+    }
+
+    /// <summary>The message callback, installed on PSK servers only: feeds <see cref="DtlsSession.ObserveMessage"/>.</summary>
+    [UnmanagedCallersOnly]
+    public static void OnMessage(int writePath, int version, int contentType, byte* buffer, nuint length, nint ssl, nint arg)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            session?.ObserveMessage(writePath != 0, contentType, new ReadOnlySpan<byte>(buffer, (int)Math.Min(length, int.MaxValue)));
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
         }
     }
 

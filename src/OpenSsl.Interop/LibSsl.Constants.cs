@@ -120,6 +120,17 @@ public static partial class LibSsl
     /// <summary><c>SSL_CB_HANDSHAKE_DONE</c></summary>
     public const int SSL_CB_HANDSHAKE_DONE = 0x20;
 
+    /// <summary><c>SSL3_RT_CHANGE_CIPHER_SPEC</c></summary>
+    public const int SSL3_RT_CHANGE_CIPHER_SPEC = 20;
+    /// <summary><c>SSL3_RT_ALERT</c></summary>
+    public const int SSL3_RT_ALERT = 21;
+    /// <summary><c>SSL3_RT_HANDSHAKE</c></summary>
+    public const int SSL3_RT_HANDSHAKE = 22;
+    /// <summary><c>SSL3_RT_HEADER</c>: the message callback's pseudo content type for a raw record header.</summary>
+    public const int SSL3_RT_HEADER = 0x100;
+    /// <summary><c>DTLS1_RT_HEADER_LENGTH</c></summary>
+    public const int DTLS1_RT_HEADER_LENGTH = 13;
+
     /// <summary><c>DTLS1_COOKIE_LENGTH</c> in OpenSSL 3.0: the largest cookie the generate callback may write.</summary>
     public const int DTLS1_COOKIE_LENGTH = 255;
 

@@ -196,6 +196,13 @@ public static unsafe partial class LibSsl
     [LibraryImport(Libraries.Ssl)]
     public static partial void SSL_CTX_set_keylog_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, byte*, void> callback);
 
+    /// <summary>
+    /// <c>void SSL_CTX_set_msg_callback(SSL_CTX *ctx, void (*cb)(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg))</c>:
+    /// sees every record header (<c>SSL3_RT_HEADER</c>) and protocol message sent and received.
+    /// </summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial void SSL_CTX_set_msg_callback(SafeSslContextHandle ctx, delegate* unmanaged<int, int, int, byte*, nuint, nint, nint, void> callback);
+
     /// <summary><c>void SSL_CTX_set_info_callback(SSL_CTX *ctx, void (*cb)(const SSL *ssl, int type, int val))</c></summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial void SSL_CTX_set_info_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, int, int, void> callback);

@@ -1,0 +1,23 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace OpenSslDtls.Samples.EchoServer;
+
+/// <summary>The server's log lines: one per session opened and one per session closed.</summary>
+internal static partial class EchoLog
+{
+    [LoggerMessage(1, LogLevel.Information, "session opened peer {Peer} version {Version} cipher {CipherSuite} alpn {Alpn}{Identity}")]
+    public static partial void SessionOpened(ILogger logger, EndPoint? peer, string? version, string? cipherSuite, string alpn, string identity);
+
+    [LoggerMessage(2, LogLevel.Information, "session closed peer {Peer} reason {Reason} datagrams {Datagrams}")]
+    public static partial void SessionClosed(ILogger logger, EndPoint? peer, string reason, long datagrams);
+
+    [LoggerMessage(4, LogLevel.Warning, "peer {Peer} sent a {Length}-byte datagram, more than the {Max} bytes one record carries at --mtu {Mtu}; echoing it in pieces")]
+    public static partial void EchoSplit(ILogger logger, EndPoint? peer, int length, int max, int mtu);
+
+    [LoggerMessage(5, LogLevel.Information, "stopping: close_notify to {Count} session(s)")]
+    public static partial void Stopping(ILogger logger, int count);
+
+    [LoggerMessage(6, LogLevel.Information, "stopped")]
+    public static partial void Stopped(ILogger logger);
+}

@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using OpenSsl.Dtls;
+
+namespace OpenSslDtls.Samples.EchoServer;
+
+/// <summary>Runs the echo server until SIGINT or SIGTERM.</summary>
+internal static class EchoServerHost
+{
+    // One plaintext record holds at most 16 KB (RFC 6347 §4.1, RFC 5246 §6.2.1).
+    private const int MaxRecordPlaintext = 16384;
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    public static async Task<int> RunAsync(EchoServerSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Validate() is { } invalid)
+        {
+            return SampleArguments.Fail(SampleArguments.Usage, invalid);
+        }
+
+        // Signals first, so that a SIGTERM arriving during start-up is not lost.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(settings.Verbose ? LogLevel.Debug : LogLevel.Information)
+            .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddSimpleConsole(format =>
+            {
+                format.SingleLine = true;
+                format.TimestampFormat = "HH:mm:ss.fff ";
+            }));
+        ILogger log = loggers.CreateLogger("EchoServer");
+
+        DtlsServerOptions? serverOptions = CreateServerOptions(settings, out X509Certificate2? certificate, out string? error);
+        using (certificate)
+        {
+            if (serverOptions is null)
+            {
+                return SampleArguments.Fail(SampleArguments.Usage, error!);
+            }
+
+            IPAddress? address = await ResolveAsync(settings.Host).ConfigureAwait(false);
+            if (address is null)
+            {
+                return SampleArguments.Fail(SampleArguments.Usage, $"invalid --host '{settings.Host}' (expected an IP address or a resolvable name)");
+            }
+
+            DtlsListener listener;
+            try
+            {
+                listener = DtlsListener.Listen(CreateListenerOptions(settings, new IPEndPoint(address, settings.Port), serverOptions, loggers));
+            }
+            catch (ArgumentException e)
+            {
+                return SampleArguments.Fail(SampleArguments.Usage, e.Message);
+            }
+            catch (SocketException e)
+            {
+                return SampleArguments.Fail(SampleArguments.Failure, $"cannot listen on {settings.Host}:{settings.Port}: {e.Message}");
+            }
+
+            await ServeAsync(listener, serverOptions, log, stop.Token).ConfigureAwait(false);
+            EchoLog.Stopped(log);
+            return SampleArguments.Success;
+        }
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // we exit by ourselves, with 0, after a clean shutdown
+            stop.Cancel();
+        }
+    }
+
+    private static async Task ServeAsync(DtlsListener listener, DtlsServerOptions options, ILogger log, CancellationToken stopping)
+    {
+        var sessions = new ConcurrentDictionary<DtlsSession, Task>();
+        await using (listener.ConfigureAwait(false))
+        {
+            // The one line scripts and tests wait for (the port is the text after the last ':').
+            Console.Out.WriteLine($"listening on {listener.LocalEndPoint.Address}:{listener.LocalEndPoint.Port}");
+            Console.Out.Flush();
+
+            while (!stopping.IsCancellationRequested)
+            {
+                // The listener hands out established sessions only; failed handshakes are its business
+                // (logged at Debug: --verbose).
+                DtlsSession session;
+                try
+                {
+                    session = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                sessions[session] = EchoAsync(session, options.Mtu, log, sessions, stopping);
+            }
+
+            EchoLog.Stopping(log, sessions.Count);
+            // Each echo loop sees the cancellation, disposes its session (which sends close_notify) and ends.
+            try
+            {
+                await Task.WhenAll(sessions.Values).WaitAsync(ShutdownGrace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A stuck session must not keep the process alive; disposing the listener ends it.
+            }
+        }
+    }
+
+    /// <summary>Echoes every datagram of one session back to its sender until close_notify, failure or shutdown.</summary>
+    private static async Task EchoAsync(DtlsSession session, int mtu, ILogger log, ConcurrentDictionary<DtlsSession, Task> sessions, CancellationToken stopping)
+    {
+        await Task.Yield(); // run the loop off the accept loop
+        EndPoint? peer = session.RemoteEndPoint;
+        long datagrams = 0;
+        string reason = "close_notify";
+        EchoLog.SessionOpened(log, peer, session.ProtocolVersion, session.CipherSuite, session.NegotiatedApplicationProtocol ?? "-",
+            session.PskIdentity is { } identity ? $" psk_identity {identity}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
+        byte[] buffer = new byte[MaxRecordPlaintext];
+        try
+        {
+            while (true)
+            {
+                int n = await session.ReceiveAsync(buffer, stopping).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                datagrams++;
+                int max = session.MaxDatagramPayload;
+                if (n > max)
+                {
+                    // The peer's MTU is larger than ours; one record cannot carry this back whole.
+                    EchoLog.EchoSplit(log, peer, n, max, mtu);
+                }
+
+                for (int offset = 0; offset < n; offset += max)
+                {
+                    await session.SendAsync(buffer.AsMemory(offset, Math.Min(max, n - offset)), stopping).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            reason = "server shutdown";
+        }
+        catch (ObjectDisposedException)
+        {
+            reason = "closed by the listener";
+        }
+        catch (DtlsException e)
+        {
+            reason = e.Message;
+        }
+        catch (SocketException e)
+        {
+            reason = e.Message;
+        }
+        finally
+        {
+            // Disposing sends close_notify if the session is still up.
+            await session.DisposeAsync().ConfigureAwait(false);
+            sessions.TryRemove(session, out _);
+            EchoLog.SessionClosed(log, peer, reason, datagrams);
+        }
+    }
+
+    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, out X509Certificate2? certificate, out string? error)
+    {
+        certificate = null;
+        error = null;
+        string? pskIdentity = null;
+        byte[] pskKey = [];
+        if (settings.Psk is not null && !SampleArguments.TryParsePsk(settings.Psk, out pskIdentity, out pskKey, out error))
+        {
+            return null;
+        }
+
+        if (settings.CertificateFile is null && settings.Psk is null)
+        {
+            certificate = SelfSignedCertificate.CreateForLocalhost();
+        }
+
+        // The leaf certificate's fingerprint is what a client passes to --pin (the native server prints it too).
+        X509Certificate2? leaf = certificate;
+        try
+        {
+            if (settings.CertificateFile is not null)
+            {
+                leaf = ReadLeafCertificate(settings.CertificateFile);
+            }
+        }
+        catch (CryptographicException e)
+        {
+            error = $"cannot read a PEM certificate from --cert '{settings.CertificateFile}': {e.Message}";
+            return null;
+        }
+
+        if (leaf is not null)
+        {
+            try
+            {
+                Console.Error.WriteLine($"fingerprint SHA256 {SelfSignedCertificate.Fingerprint(leaf)}");
+                if (settings.CertificateOutputFile is not null)
+                {
+                    File.WriteAllText(settings.CertificateOutputFile, leaf.ExportCertificatePem() + "\n");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error = $"cannot write --cert-out '{settings.CertificateOutputFile}': {e.Message}";
+                return null;
+            }
+            finally
+            {
+                if (leaf != certificate)
+                {
+                    leaf.Dispose();
+                }
+            }
+        }
+
+        return new DtlsServerOptions
+        {
+            Certificate = certificate,
+            CertificateChainFile = settings.CertificateFile,
+            PrivateKeyFile = settings.KeyFile,
+            CaFile = settings.CaFile,
+            RequestClientCertificate = settings.CaFile is not null,
+            RequireClientCertificate = settings.RequireClientCertificate,
+            PskKeyLookup = pskIdentity is null ? null : identity => identity == pskIdentity ? pskKey : null,
+            Mtu = settings.Mtu,
+            ApplicationProtocols = SampleArguments.ParseAlpn(settings.Alpn),
+        };
+    }
+
+    /// <summary>The first certificate of a PEM chain file (the library itself loads the file for the handshake).</summary>
+    private static X509Certificate2 ReadLeafCertificate(string path)
+    {
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(path);
+        if (chain.Count == 0)
+        {
+            throw new CryptographicException("the file holds no CERTIFICATE block");
+        }
+
+        foreach (X509Certificate2 other in chain.Skip(1))
+        {
+            other.Dispose();
+        }
+
+        return chain[0];
+    }
+
+    private static DtlsListenerOptions CreateListenerOptions(EchoServerSettings settings, IPEndPoint endpoint, DtlsServerOptions serverOptions, ILoggerFactory loggers)
+    {
+        var defaults = new DtlsListenerOptions { LocalEndPoint = endpoint, ServerOptions = serverOptions };
+        return new DtlsListenerOptions
+        {
+            LocalEndPoint = endpoint,
+            ServerOptions = serverOptions,
+            MaxSessions = settings.MaxSessions > 0 ? settings.MaxSessions : defaults.MaxSessions,
+            IdleTimeout = settings.IdleTimeout > TimeSpan.Zero ? settings.IdleTimeout : defaults.IdleTimeout,
+            ReceiveLoops = settings.ReceiveLoops,
+            Logger = loggers.CreateLogger("OpenSsl.Dtls.DtlsListener"),
+        };
+    }
+
+    private static async Task<IPAddress?> ResolveAsync(string host)
+    {
+        if (IPAddress.TryParse(host, out IPAddress? literal))
+        {
+            return literal;
+        }
+
+        try
+        {
+            IPAddress[] addresses = await Dns.GetHostAddressesAsync(host).ConfigureAwait(false);
+            return addresses.Length > 0 ? addresses[0] : null;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+}

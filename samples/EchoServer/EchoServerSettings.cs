@@ -1,0 +1,46 @@
+namespace OpenSslDtls.Samples.EchoServer;
+
+/// <summary>The parsed command line of the echo server.</summary>
+internal sealed record EchoServerSettings
+{
+    public required string Host { get; init; }
+
+    public int Port { get; init; }
+
+    public string? CertificateFile { get; init; }
+
+    public string? KeyFile { get; init; }
+
+    public string? CaFile { get; init; }
+
+    public bool RequireClientCertificate { get; init; }
+
+    public string? Psk { get; init; }
+
+    public int Mtu { get; init; }
+
+    public string? Alpn { get; init; }
+
+    public int MaxSessions { get; init; }
+
+    public TimeSpan IdleTimeout { get; init; }
+
+    public int ReceiveLoops { get; init; } = 1;
+
+    public string? CertificateOutputFile { get; init; }
+
+    public bool Verbose { get; init; }
+
+    /// <summary>Checks what the parser cannot: combinations and files. Null when everything is usable.</summary>
+    public string? Validate()
+    {
+        if ((CertificateFile is null) != (KeyFile is null))
+        {
+            return "--cert and --key must be given together";
+        }
+
+        return SampleArguments.CheckReadable("--cert", CertificateFile)
+            ?? SampleArguments.CheckReadable("--key", KeyFile)
+            ?? SampleArguments.CheckReadable("--ca", CaFile);
+    }
+}

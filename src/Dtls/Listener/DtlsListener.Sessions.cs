@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using OpenSsl.Interop;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>The life of a peer: handshake, established, closed (by its owner, by the idle reaper, by a restart, or by the listener).</summary>
+public sealed partial class DtlsListener
+{
+    /// <summary>
+    /// A verified ClientHello: within the limits, a new peer and session, fed the ClientHello. The
+    /// handshake then runs on this loop (each datagram the peer sends) and on the shared timer queue
+    /// (retransmissions and the <see cref="DtlsOptions.HandshakeTimeout"/> deadline).
+    /// </summary>
+    private void StartHandshake(Socket socket, SocketAddress address, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> clientRandom, ListenerPeer? replacing)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        // Reserve a pending slot first, so that concurrent loops cannot overshoot the limits together.
+        int pending = Interlocked.Increment(ref _pending);
+        if (pending > _options.MaxPendingHandshakes)
+        {
+            Interlocked.Decrement(ref _pending);
+            Refuse(ref _refusedPending, DtlsMetrics.ReasonOverPendingLimit, nameof(DtlsListenerOptions.MaxPendingHandshakes), _options.MaxPendingHandshakes);
+            return;
+        }
+
+        if (replacing is null && pending + Volatile.Read(ref _established) > _options.MaxSessions)
+        {
+            Interlocked.Decrement(ref _pending);
+            Refuse(ref _refusedSessions, DtlsMetrics.ReasonOverSessionLimit, nameof(DtlsListenerOptions.MaxSessions), _options.MaxSessions);
+            return;
+        }
+
+        DtlsMetrics.PendingHandshakes.Add(1);
+        var peer = new ListenerPeer(this, socket, address, clientRandom);
+        DtlsSession session;
+        try
+        {
+            session = new DtlsSession(_context, null, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
+        }
+        catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
+        {
+            ClosePeer(peer);
+            ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, DtlsMetrics.FailureAborted, e);
+            return;
+        }
+
+        peer.Attach(session);
+        bool inserted = replacing is null ? _peers.TryAdd(peer.Address, peer) : _peers.TryUpdate(peer.Address, peer, replacing);
+        if (!inserted)
+        {
+            // Another loop got there first (several loops on one socket): let its association stand.
+            ClosePeer(peer);
+            session.Dispose();
+            return;
+        }
+
+        if (replacing is not null)
+        {
+            Replace(replacing);
+        }
+
+        Interlocked.Increment(ref _handshakesStarted);
+        DtlsMetrics.HandshakesStarted.Add(1);
+        Exception? failure = null;
+        try
+        {
+            if (session.TakeVerifiedClientHello(datagram))
+            {
+                _ = CompleteHandshakeAsync(peer, session, session.AcceptAsync(CancellationToken.None));
+                return;
+            }
+        }
+        catch (Exception e) when (e is OpenSslException or DtlsException or ObjectDisposedException)
+        {
+            failure = e;
+        }
+
+        FailHandshake(peer, session, DtlsMetrics.FailureProtocol, failure ?? new DtlsException($"OpenSSL did not accept the verified ClientHello of {peer.RemoteEndPoint}."));
+    }
+
+    private async Task CompleteHandshakeAsync(ListenerPeer peer, DtlsSession session, ValueTask handshake)
+    {
+        try
+        {
+            await handshake.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Whatever ended the handshake, the peer must be counted and freed.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            string reason = e switch
+            {
+                TimeoutException => DtlsMetrics.FailureTimeout,
+                DtlsAuthenticationException => DtlsMetrics.FailureCertificate,
+                DtlsException or OpenSslException => DtlsMetrics.FailureProtocol,
+                _ => DtlsMetrics.FailureAborted,
+            };
+            FailHandshake(peer, session, reason, e);
+            return;
+        }
+
+        if (!peer.TryEstablish())
+        {
+            return; // Replaced or stopped while the last flight was processed; whoever closed it disposed it.
+        }
+
+        Interlocked.Decrement(ref _pending);
+        Interlocked.Increment(ref _established);
+        DtlsMetrics.PendingHandshakes.Add(-1);
+        DtlsMetrics.ActiveSessions.Add(1);
+        Interlocked.Increment(ref _handshakesCompleted);
+        DtlsMetrics.HandshakesCompleted.Add(1);
+        double seconds = Stopwatch.GetElapsedTime(peer.StartedAt).TotalSeconds;
+        DtlsMetrics.HandshakeDuration.Record(seconds);
+        CountRetransmissions(session);
+        ListenerLog.HandshakeCompleted(_logger, peer.RemoteEndPoint, seconds * 1000, session.ProtocolVersion, session.CipherSuite);
+
+        if (_idleTicks > 0)
+        {
+            peer.ScheduleIdleCheck(peer.LastActivity + _idleTicks);
+        }
+
+        if (!_accepted.Writer.TryWrite(peer))
+        {
+            session.Dispose(); // The listener is stopping.
+        }
+    }
+
+    private void FailHandshake(ListenerPeer peer, DtlsSession session, string reason, Exception e)
+    {
+        if (ClosePeer(peer) == ListenerPeer.StatePending)
+        {
+            Interlocked.Increment(ref _handshakesFailed);
+            if (reason == DtlsMetrics.FailureTimeout)
+            {
+                Interlocked.Increment(ref _handshakesTimedOut);
+            }
+
+            DtlsMetrics.HandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            CountRetransmissions(session);
+            ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, reason, e);
+        }
+
+        session.Dispose();
+    }
+
+    /// <summary>
+    /// RFC 6347 §4.2.8: a ClientHello with a valid cookie from the address of a live association
+    /// means the client restarted. The cookie proved it owns the address, so the old association
+    /// goes: its readers see a <see cref="DtlsException"/>, it sends nothing more (its records would
+    /// reach the new client), and it is freed.
+    /// </summary>
+    private void Replace(ListenerPeer old)
+    {
+        ClosePeer(old);
+        Interlocked.Increment(ref _replaced);
+        DtlsMetrics.SessionsClosed.Add(1, new KeyValuePair<string, object?>("reason", "replaced"));
+        ListenerLog.PeerRestarted(_logger, old.RemoteEndPoint);
+        if (old.Session is { } session)
+        {
+            session.OnTransportFailed(new DtlsException($"The peer {old.RemoteEndPoint} restarted: a new handshake from the same address and port replaced this session (RFC 6347 4.2.8)."));
+            session.Dispose();
+        }
+    }
+
+    /// <summary>The shared timer queue's call for an established peer: reaps it if it has been idle for <see cref="DtlsListenerOptions.IdleTimeout"/>.</summary>
+    internal void OnIdleTimer(ListenerPeer peer)
+    {
+        if (peer.State != ListenerPeer.StateEstablished || peer.Session is not { } session)
+        {
+            return;
+        }
+
+        long due = peer.LastActivity + _idleTicks;
+        if (Stopwatch.GetTimestamp() < due)
+        {
+            // Traffic came since: one entry per idle period, not one per datagram.
+            peer.ScheduleIdleCheck(due);
+            return;
+        }
+
+        Interlocked.Increment(ref _idleReaped);
+        DtlsMetrics.SessionsClosed.Add(1, new KeyValuePair<string, object?>("reason", "idle"));
+        ListenerLog.IdleSessionReaped(_logger, peer.RemoteEndPoint, _options.IdleTimeout.TotalSeconds);
+        session.OnTransportFailed(new TimeoutException($"The DTLS session with {peer.RemoteEndPoint} received nothing for {_options.IdleTimeout.TotalSeconds:0.###} s (IdleTimeout) and was closed."));
+        session.Dispose(); // close_notify, then free: the peer leaves the table in OnPeerReleased.
+    }
+
+    /// <summary>The session released its transport (it was disposed): the peer leaves the table.</summary>
+    internal void OnPeerReleased(ListenerPeer peer)
+    {
+        ClosePeer(peer);
+        peer.Detach();
+    }
+
+    /// <summary>Closes the peer once (whoever comes first), keeps the counts right and removes it from the table.</summary>
+    private int ClosePeer(ListenerPeer peer)
+    {
+        int previous = peer.TryClose();
+        if (previous == ListenerPeer.StatePending)
+        {
+            Interlocked.Decrement(ref _pending);
+            DtlsMetrics.PendingHandshakes.Add(-1);
+        }
+        else if (previous == ListenerPeer.StateEstablished)
+        {
+            Interlocked.Decrement(ref _established);
+            DtlsMetrics.ActiveSessions.Add(-1);
+        }
+
+        // Only this peer's entry: after a restart the address already maps to its successor.
+        _peers.TryRemove(new KeyValuePair<SocketAddress, ListenerPeer>(peer.Address, peer));
+        return previous;
+    }
+
+    private void CountRetransmissions(DtlsSession session)
+    {
+        long retransmissions = session.Retransmissions;
+        if (retransmissions > 0)
+        {
+            Interlocked.Add(ref _retransmissions, retransmissions);
+            DtlsMetrics.Retransmissions.Add(retransmissions);
+        }
+    }
+
+    private void Refuse(ref long counter, string reason, string limit, int value)
+    {
+        Interlocked.Increment(ref counter);
+        DtlsMetrics.Dropped(reason);
+        ListenerLog.Refused(_logger, limit, value);
+    }
+}

@@ -1,0 +1,72 @@
+namespace OpenSsl.Dtls;
+
+/// <summary>
+/// A snapshot of a <see cref="DtlsListener"/>'s counters (<see cref="DtlsListener.Statistics"/>).
+/// Totals count from the listener's start. The same events are published as metrics on the
+/// <c>System.Diagnostics.Metrics</c> meter named "OpenSsl.Dtls".
+/// </summary>
+public sealed record DtlsListenerStatistics
+{
+    /// <summary>Established sessions the listener is serving now (accepted or waiting in the accept queue).</summary>
+    public int ActiveSessions { get; init; }
+
+    /// <summary>Handshakes in progress now (cookie verified, not yet finished).</summary>
+    public int PendingHandshakes { get; init; }
+
+    /// <summary>Datagrams received on the listener's sockets.</summary>
+    public long DatagramsReceived { get; init; }
+
+    /// <summary>Datagrams sent: HelloVerifyRequests and every session's records.</summary>
+    public long DatagramsSent { get; init; }
+
+    /// <summary>Handshakes started: ClientHellos with a valid cookie that got a session.</summary>
+    public long HandshakesStarted { get; init; }
+
+    /// <summary>Handshakes that completed.</summary>
+    public long HandshakesCompleted { get; init; }
+
+    /// <summary>Handshakes that failed, timed out or were abandoned (including <see cref="HandshakesTimedOut"/>).</summary>
+    public long HandshakesFailed { get; init; }
+
+    /// <summary>Handshakes that did not complete within <see cref="DtlsOptions.HandshakeTimeout"/>.</summary>
+    public long HandshakesTimedOut { get; init; }
+
+    /// <summary>HelloVerifyRequests sent (to ClientHellos without a cookie or with an invalid one).</summary>
+    public long CookiesSent { get; init; }
+
+    /// <summary>ClientHellos whose cookie verified.</summary>
+    public long CookiesVerified { get; init; }
+
+    /// <summary>ClientHellos whose cookie did not verify: forged, expired, or made for another address or port.</summary>
+    public long CookiesRejected { get; init; }
+
+    /// <summary>Verified ClientHellos refused because <see cref="DtlsListenerOptions.MaxSessions"/> was reached.</summary>
+    public long RefusedOverSessionLimit { get; init; }
+
+    /// <summary>Verified ClientHellos refused because <see cref="DtlsListenerOptions.MaxPendingHandshakes"/> was reached.</summary>
+    public long RefusedOverPendingLimit { get; init; }
+
+    /// <summary>Datagrams dropped because they were not DTLS, or were truncated or inconsistent.</summary>
+    public long DroppedMalformed { get; init; }
+
+    /// <summary>Datagrams from unknown peers that were not a ClientHello.</summary>
+    public long DroppedNotClientHello { get; init; }
+
+    /// <summary>Datagrams larger than <see cref="DtlsListenerOptions.MaxDatagramSize"/>.</summary>
+    public long DroppedTooLarge { get; init; }
+
+    /// <summary>Plaintext datagrams dropped because a session's receive queue was full (<see cref="DtlsListenerOptions.MaxQueuedDatagramsPerSession"/>).</summary>
+    public long DroppedQueueFull { get; init; }
+
+    /// <summary>Established sessions closed by <see cref="DtlsListenerOptions.IdleTimeout"/>.</summary>
+    public long IdleSessionsReaped { get; init; }
+
+    /// <summary>Associations replaced by a restarted client on the same address and port (RFC 6347 §4.2.8).</summary>
+    public long SessionsReplaced { get; init; }
+
+    /// <summary>Handshake flights the listener's sessions retransmitted.</summary>
+    public long Retransmissions { get; init; }
+
+    /// <summary>Sends that failed on the socket (the datagram is lost; DTLS retransmits handshake flights).</summary>
+    public long SendErrors { get; init; }
+}

@@ -1,0 +1,55 @@
+using OpenSsl.Interop;
+using static OpenSsl.Interop.LibSsl;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>What <c>DtlsListener</c> needs from a session it drives over our datagram BIO.</summary>
+public sealed partial class DtlsSession
+{
+    /// <summary>The transport of a session over our BIO (the listener's per-peer sender), for the native callbacks.</summary>
+    internal IDatagramSender? Transport => _sender;
+
+    /// <summary>
+    /// Hands OpenSSL a ClientHello whose cookie the listener has already verified, through
+    /// <c>DTLSv1_listen</c> on this session's own <c>SSL</c>. The listener answers cookieless
+    /// ClientHellos itself, so this SSL never sent the HelloVerifyRequest; <c>DTLSv1_listen</c> is the
+    /// call that makes OpenSSL continue a handshake from a verified second ClientHello: it accepts
+    /// message_seq 1, sets the handshake read/write sequence to 1 and the record write sequence to the
+    /// ClientHello's (RFC 6347 §4.2.1, §4.2.2), marks the hello-verify step done and buffers the
+    /// record for <see cref="AcceptAsync"/>. Feeding the datagram to <c>SSL_do_handshake</c> directly
+    /// would not work: a fresh SSL expects message_seq 0 and would buffer the ClientHello as a future
+    /// message, then answer with a ServerHello of message_seq 0 that the client ignores.
+    /// Returns true when OpenSSL accepted the ClientHello (its cookie callback re-verified the cookie).
+    /// </summary>
+    internal unsafe bool TakeVerifiedClientHello(ReadOnlySpan<byte> datagram)
+    {
+        lock (_lock)
+        {
+            if (_state != SessionState.Created || _socket is not null)
+            {
+                return false;
+            }
+
+            // DTLSv1_listen writes the peer's address here (BIO_dgram_get_peer); we already know it.
+            using SafeBioAddrHandle client = ErrorQueue.ThrowIfInvalid(LibCrypto.BIO_ADDR_new(), "BIO_ADDR_new");
+            fixed (byte* p = datagram)
+            {
+                _inbound = p;
+                _inboundLength = datagram.Length;
+                try
+                {
+                    ErrorQueue.Clear();
+                    int result = DTLSv1_listen(_ssl, client);
+                    RethrowCallbackException();
+                    ErrorQueue.Clear();
+                    return result == 1;
+                }
+                finally
+                {
+                    _inbound = null;
+                    _inboundLength = 0;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>
+/// One remote address and port behind a <see cref="DtlsListener"/>: the transport of its session
+/// (the datagram BIO's writes become <c>SendTo</c> on the shared socket), its cookie issuer for
+/// OpenSSL's callbacks, and its idle timer in the shared <see cref="DtlsTimerQueue"/>. It exists only
+/// once the peer has proven its address with a valid cookie.
+/// </summary>
+internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTarget, IDtlsCookieIssuer
+{
+    public const int StatePending = 0;
+    public const int StateEstablished = 1;
+    public const int StateClosed = 2;
+
+    private readonly DtlsListener _listener;
+    private readonly Socket _socket;
+    private readonly byte[] _clientRandom;
+    private DtlsSession? _session;
+    private int _state = StatePending;
+    private long _lastActivity;
+    private long _timerDue;
+    private int _minimumEncryptedRecord = DtlsRecordFilter.HandshakeMinimum;
+    private bool _cipherKnown;
+
+    public ListenerPeer(DtlsListener listener, Socket socket, SocketAddress address, ReadOnlySpan<byte> clientRandom)
+    {
+        _listener = listener;
+        _socket = socket;
+        // The receive loop reuses its SocketAddress for every datagram: the table key must be a copy.
+        Address = new SocketAddress(address.Family, address.Size);
+        address.Buffer.Span.Slice(0, address.Size).CopyTo(Address.Buffer.Span);
+        var endpoint = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(Address);
+        RemoteEndPoint = endpoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endpoint.Address.MapToIPv4(), endpoint.Port) : endpoint;
+        HeaderOverhead = RemoteEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? 48 : 28;
+        _clientRandom = clientRandom.ToArray();
+        StartedAt = Stopwatch.GetTimestamp();
+        _lastActivity = StartedAt;
+    }
+
+    /// <summary>The peer's address as the socket reports it: the key of the listener's table, and where <c>SendTo</c> sends.</summary>
+    public SocketAddress Address { get; }
+
+    public IPEndPoint RemoteEndPoint { get; }
+
+    EndPoint IDatagramSender.RemoteEndPoint => RemoteEndPoint;
+
+    public EndPoint? LocalEndPoint => _socket.LocalEndPoint;
+
+    public int HeaderOverhead { get; }
+
+    /// <summary>
+    /// The session, or null once it has been released. The shared timer queue keeps a stale idle
+    /// entry until its due time, so a released peer lets go of its session rather than keeping a
+    /// freed session's managed state alive for up to <see cref="DtlsListenerOptions.IdleTimeout"/>.
+    /// </summary>
+    public DtlsSession? Session => Volatile.Read(ref _session);
+
+    /// <summary>When the verified ClientHello arrived (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long StartedAt { get; }
+
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    public int State => Volatile.Read(ref _state);
+
+    /// <summary>
+    /// The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this peer's
+    /// session: the handshake's bound until the session knows its cipher, then the cipher's. Read on
+    /// the receive loop before each datagram, so the datagram after the one that completed the
+    /// handshake (the client's first data may be a 17-byte ChaCha20 record) already gets the
+    /// cipher's bound, without waiting for the completion to be processed elsewhere.
+    /// </summary>
+    public int MinimumEncryptedRecord
+    {
+        get
+        {
+            if (!Volatile.Read(ref _cipherKnown))
+            {
+                if (_session is not { IsAuthenticated: true, CipherSuite: { } cipher } session)
+                {
+                    return DtlsRecordFilter.HandshakeMinimum;
+                }
+
+                _minimumEncryptedRecord = DtlsRecordFilter.MinimumEncryptedLength(cipher, session.ProtocolVersion);
+                Volatile.Write(ref _cipherKnown, true);
+            }
+
+            return _minimumEncryptedRecord;
+        }
+    }
+
+    long IDtlsTimerTarget.TimerDue => Volatile.Read(ref _timerDue);
+
+    public void Attach(DtlsSession session) => Volatile.Write(ref _session, session);
+
+    /// <summary>The session was disposed and released this transport: forget it.</summary>
+    public void Detach() => Volatile.Write(ref _session, null);
+
+    /// <summary>True for a ClientHello with the random of the one that created this association: a retransmission, not a restart.</summary>
+    public bool StartedWith(ReadOnlySpan<byte> clientRandom) => clientRandom.SequenceEqual(_clientRandom);
+
+    /// <summary>Pending to established; false if the peer was closed meanwhile.</summary>
+    public bool TryEstablish() => Interlocked.CompareExchange(ref _state, StateEstablished, StatePending) == StatePending;
+
+    /// <summary>Moves to closed; returns the state it left, or -1 if it was already closed. Exactly one caller wins.</summary>
+    public int TryClose()
+    {
+        while (true)
+        {
+            int state = Volatile.Read(ref _state);
+            if (state == StateClosed)
+            {
+                return -1;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, StateClosed, state) == state)
+            {
+                Volatile.Write(ref _timerDue, 0);
+                return state;
+            }
+        }
+    }
+
+    /// <summary>Feeds one received datagram to the session; returns how many plaintext datagrams its full queue dropped.</summary>
+    public long Deliver(ReadOnlySpan<byte> datagram, out bool alive)
+    {
+        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+        DtlsSession? session = Session;
+        if (session is null)
+        {
+            alive = false;
+            return 0;
+        }
+
+        long droppedBefore = session.DroppedDatagrams;
+        alive = session.ProcessDatagram(datagram);
+        return session.DroppedDatagrams - droppedBefore;
+    }
+
+    /// <summary>The datagram BIO's write: one record, one datagram, to this peer. A closed (replaced) peer sends nothing.</summary>
+    public void Send(ReadOnlySpan<byte> datagram)
+    {
+        if (State == StateClosed)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.SendTo(datagram, SocketFlags.None, Address);
+            _listener.CountSent();
+        }
+        catch (SocketException e)
+        {
+            // UDP is lossy anyway: a failed send (a full buffer, an ICMP error) must not fail the
+            // session; DTLS retransmits handshake flights and the application owns its data's fate.
+            _listener.OnSendFailed(this, e);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The listener is stopping.
+        }
+    }
+
+    public void ScheduleIdleCheck(long due)
+    {
+        Volatile.Write(ref _timerDue, due);
+        DtlsTimerQueue.Shared.Schedule(this, due);
+    }
+
+    void IDtlsTimerTarget.OnTimer() => _listener.OnIdleTimer(this);
+
+    public int WriteCookie(Span<byte> destination) => _listener.Cookies.Write(Address, destination);
+
+    public bool VerifyCookie(ReadOnlySpan<byte> cookie) => _listener.Cookies.Verify(Address, cookie);
+
+    /// <summary>Called by the session's release (it owns its transport): the peer leaves the listener's table.</summary>
+    public void Dispose() => _listener.OnPeerReleased(this);
+}

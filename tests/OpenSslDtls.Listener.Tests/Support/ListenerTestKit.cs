@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using NUnit.Framework;
+using OpenSsl.Dtls;
+
+namespace OpenSslDtls.Listener.Tests.Support;
+
+/// <summary>Certificates, options, clients and waits shared by the listener tests. Loopback only.</summary>
+internal static class ListenerTestKit
+{
+    public const string Host = "localhost";
+
+    private static readonly Lazy<X509Certificate2> LazyCertificate = new(CreateCertificate);
+
+    /// <summary>A self-signed ECDSA P-256 server certificate for localhost and 127.0.0.1, made once per run.</summary>
+    public static X509Certificate2 Certificate => LazyCertificate.Value;
+
+    public static DtlsServerOptions ServerOptions(TimeSpan? handshakeTimeout = null) => new()
+    {
+        Certificate = Certificate,
+        HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10),
+        // Tests that count handshakes want full ones.
+        SessionCacheSize = 0,
+        EnableSessionTickets = false,
+    };
+
+    public static DtlsListenerOptions Options(
+        DtlsServerOptions? server = null,
+        int maxSessions = 10_000,
+        int maxPending = 1_000,
+        TimeSpan? idleTimeout = null,
+        int maxQueued = 256,
+        int maxDatagramSize = 65_507,
+        TimeSpan? cookieRotation = null) => new()
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ServerOptions = server ?? ServerOptions(),
+            MaxSessions = maxSessions,
+            MaxPendingHandshakes = maxPending,
+            IdleTimeout = idleTimeout ?? TimeSpan.FromMinutes(5),
+            MaxQueuedDatagramsPerSession = maxQueued,
+            MaxDatagramSize = maxDatagramSize,
+            CookieSecretRotation = cookieRotation ?? TimeSpan.FromMinutes(5),
+        };
+
+    public static DtlsContext ClientContext(TimeSpan? handshakeTimeout = null) => new(new DtlsClientOptions
+    {
+        TrustedCertificates = [Certificate],
+        TargetHost = Host,
+        AllowSessionResumption = false,
+        HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(20),
+    });
+
+    /// <summary>A client over a socket the test keeps, so that it can also send raw datagrams from the client's address.</summary>
+    public static async Task<Client> ConnectAsync(DtlsListener listener, DtlsContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Connect(listener.LocalEndPoint);
+        var session = new DtlsSession(context, socket);
+        try
+        {
+            await session.ConnectAsync(cancellationToken);
+            return new Client(session, socket);
+        }
+        catch
+        {
+            session.Dispose();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sends <paramref name="payload"/> and checks that the same bytes come back within a few seconds.</summary>
+    public static async Task EchoAsync(DtlsSession session, byte[] payload, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        await session.SendAsync(payload, timeout.Token);
+        byte[] back = new byte[payload.Length + 100];
+        int n = await session.ReceiveAsync(back, timeout.Token);
+        Assert.That(back.AsSpan(0, n).SequenceEqual(payload), Is.True, $"echo of {payload.Length} bytes came back as {n} different bytes");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds or <paramref name="timeout"/> passes.</summary>
+    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        DateTime end = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > end)
+            {
+                return condition();
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>A UDP socket on loopback, not connected: sends raw datagrams to the listener and reads its replies.</summary>
+    public static Socket RawSocket()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
+    /// <summary>The next datagram on <paramref name="socket"/>, or null if none arrives within <paramref name="timeout"/>.</summary>
+    public static async Task<byte[]?> ReceiveAsync(Socket socket, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        byte[] buffer = new byte[65536];
+        try
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            return buffer[..n];
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private static X509Certificate2 CreateCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={Host}", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName(Host);
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        // Through PKCS#12 so that the key is exportable on every OS.
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
+    }
+
+    public sealed class Client(DtlsSession session, Socket socket) : IDisposable
+    {
+        public DtlsSession Session { get; } = session;
+
+        public Socket Socket { get; } = socket;
+
+        public void Dispose()
+        {
+            Session.Dispose();
+            Socket.Dispose();
+        }
+    }
+}
