@@ -74,7 +74,7 @@ public sealed class TestCertificate
     /// <summary>The certificate as one PEM block.</summary>
     public string CertificatePem { get; }
 
-    /// <summary>The private key as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY").</summary>
+    /// <summary>The private key as unencrypted PKCS#8 PEM.</summary>
     public string PrivateKeyPem { get; }
 
     /// <summary>This certificate then its intermediates, without the root: what a server sends.</summary>
