@@ -136,6 +136,21 @@ public static unsafe partial class LibCrypto
     /// <summary><c>X509_V_ERR_CERT_HAS_EXPIRED</c></summary>
     public const int X509_V_ERR_CERT_HAS_EXPIRED = 10;
 
+    /// <summary><c>X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT</c></summary>
+    public const int X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT = 2;
+
+    /// <summary><c>X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT</c></summary>
+    public const int X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT = 18;
+
+    /// <summary><c>X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN</c></summary>
+    public const int X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN = 19;
+
+    /// <summary><c>X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY</c></summary>
+    public const int X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20;
+
+    /// <summary><c>X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE</c></summary>
+    public const int X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE = 21;
+
     /// <summary><c>X509_V_ERR_CERT_NOT_YET_VALID</c></summary>
     public const int X509_V_ERR_CERT_NOT_YET_VALID = 9;
 

@@ -48,8 +48,9 @@ public static class OpenSslLibrary
         {
             if (_loaded is not null || _failure is not null)
             {
-                throw new InvalidOperationException(
-                    $"OpenSSL is already loaded (libssl from '{_loaded?.SslName}'); set the library directory before the first use of OpenSslDtls.");
+                throw new InvalidOperationException(_loaded is not null
+                    ? $"OpenSSL is already loaded (libssl from '{_loaded.SslName}'); set the library directory before the first use of OpenSslDtls."
+                    : $"Loading OpenSSL already failed and the outcome is fixed for this process: {_failure!.Message}");
             }
 
             _directoryOverride = directory;
