@@ -35,6 +35,8 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
     private async Task ReceiveLoopAsync(DtlsSession session)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(65536);
+        int minimumEncrypted = DtlsRecordFilter.HandshakeMinimum;
+        bool cipherKnown = false;
         try
         {
             while (!_stop.IsCancellationRequested)
@@ -47,6 +49,18 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
                 {
                     // An ICMP error about an earlier send, or an oversized datagram: DTLS carries on (RFC 6347 §4.1.2.7).
+                    continue;
+                }
+
+                // A forged record must not end the session (see DtlsRecordFilter); OpenSSL checks the rest.
+                if (!cipherKnown && session.IsAuthenticated)
+                {
+                    minimumEncrypted = DtlsRecordFilter.MinimumEncryptedLength(session.CipherSuite, session.ProtocolVersion);
+                    cipherKnown = true;
+                }
+
+                if (!DtlsRecordFilter.IsWellFormed(buffer.AsSpan(0, received), minimumEncrypted))
+                {
                     continue;
                 }
 
