@@ -268,6 +268,8 @@ public sealed partial class DtlsSession
     /// <summary>Builds the exception for a failed handshake from what the callbacks, the alerts and the error queue say.</summary>
     private DtlsException HandshakeFailure(int sslError)
     {
+        // Read first: OpenSSL leaves a failed send()/recv()'s errno in place and queues nothing for it.
+        string socketError = SocketErrorText(sslError);
         OpenSslException errors = ErrorQueue.ToException("SSL_do_handshake");
         if (_verification?.Failure is { } failure)
         {
@@ -289,7 +291,14 @@ public sealed partial class DtlsSession
             return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }
 
-        string what = sslError == SSL_ERROR_SYSCALL ? "failed on the socket" : "failed";
+        string what = sslError == SSL_ERROR_SYSCALL ? $"failed on the socket{socketError}" : "failed";
         return new DtlsException($"The DTLS handshake with {RemoteEndPoint} {what}", _lastAlert, errors);
+    }
+
+    /// <summary>For <c>SSL_ERROR_SYSCALL</c>: ": " and the system's text for errno (for example "Connection refused"), or nothing.</summary>
+    private static string SocketErrorText(int sslError)
+    {
+        int errno = sslError == SSL_ERROR_SYSCALL ? System.Runtime.InteropServices.Marshal.GetLastSystemError() : 0;
+        return errno == 0 ? string.Empty : $": {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
     }
 }

@@ -334,9 +334,10 @@ public sealed partial class DtlsSession
 
     private DtlsException RecordFailure(int sslError, string call)
     {
+        string socketError = SocketErrorText(sslError);
         OpenSslException errors = ErrorQueue.ToException(call);
         var failure = new DtlsException(
-            sslError == SSL_ERROR_SYSCALL ? $"The DTLS session with {RemoteEndPoint} failed on the socket" : $"The DTLS session with {RemoteEndPoint} failed",
+            sslError == SSL_ERROR_SYSCALL ? $"The DTLS session with {RemoteEndPoint} failed on the socket{socketError}" : $"The DTLS session with {RemoteEndPoint} failed",
             _lastAlert,
             errors);
         _state = SessionState.Failed;
