@@ -40,6 +40,6 @@ internal static class CertificateConversion
         }
     }
 
-    /// <summary>Copies a borrowed <c>X509*</c> into a managed certificate.</summary>
-    public static X509Certificate2 FromNative(nint x509) => X509CertificateLoader.LoadCertificate(LibCrypto.i2d_X509(x509));
+    /// <summary>Copies a native certificate into a managed one.</summary>
+    public static X509Certificate2 FromNative(SafeX509Handle x509) => X509CertificateLoader.LoadCertificate(LibCrypto.i2d_X509(x509));
 }

@@ -37,11 +37,12 @@ internal sealed class CertificateVerification(DtlsSession session)
         }
     }
 
-    public bool Decide(nint storeCtx)
+    /// <summary>Decides on the peer's certificate once OpenSSL has verified its chain.</summary>
+    /// <param name="leafDer">The peer's certificate.</param>
+    /// <param name="untrustedChainDer">What the peer sent besides it; read only for the application's callback.</param>
+    public bool Decide(byte[] leafDer, Func<List<byte[]>> untrustedChainDer)
     {
         DtlsOptions options = session.Context.Options;
-        nint leaf = X509_STORE_CTX_get0_cert(storeCtx);
-        byte[] leafDer = i2d_X509(leaf);
 
         bool pinned = session.Context.Pins.Count > 0;
         if (pinned && !session.Context.Pins.Contains(Convert.ToHexString(SHA256.HashData(leafDer))))
@@ -64,7 +65,7 @@ internal sealed class CertificateVerification(DtlsSession session)
         if (options.RemoteCertificateValidation is { } callback)
         {
             using X509Certificate2 certificate = X509CertificateLoader.LoadCertificate(leafDer);
-            using X509Chain chain = BuildChain(certificate, storeCtx, options);
+            using X509Chain chain = BuildChain(certificate, untrustedChainDer(), options);
             bool accepted;
             try
             {
@@ -103,15 +104,13 @@ internal sealed class CertificateVerification(DtlsSession session)
         return false;
     }
 
-    private static X509Chain BuildChain(X509Certificate2 leaf, nint storeCtx, DtlsOptions options)
+    private static X509Chain BuildChain(X509Certificate2 leaf, List<byte[]> untrustedDer, DtlsOptions options)
     {
         var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        nint untrusted = X509_STORE_CTX_get0_untrusted(storeCtx);
-        int count = untrusted == 0 ? 0 : OPENSSL_sk_num(untrusted);
-        for (int i = 0; i < count; i++)
+        foreach (byte[] der in untrustedDer)
         {
-            chain.ChainPolicy.ExtraStore.Add(CertificateConversion.FromNative(OPENSSL_sk_value(untrusted, i)));
+            chain.ChainPolicy.ExtraStore.Add(X509CertificateLoader.LoadCertificate(der));
         }
 
         if (options.CaFile is not null || options.TrustedCertificates.Count > 0)

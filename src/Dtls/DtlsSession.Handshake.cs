@@ -244,7 +244,7 @@ public sealed partial class DtlsSession
 
         using (SafeX509Handle peer = SSL_get1_peer_certificate(_ssl))
         {
-            RemoteCertificate = peer.IsInvalid ? null : CertificateConversion.FromNative(peer.DangerousGetHandle());
+            RemoteCertificate = peer.IsInvalid ? null : CertificateConversion.FromNative(peer);
         }
 
         if (_resumptionKey is not null && _context.ClientSessions is { } cache)

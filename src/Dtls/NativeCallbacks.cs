@@ -64,7 +64,8 @@ internal static unsafe class NativeCallbacks
             }
 
             _ = LibCrypto.X509_verify_cert(storeCtx);
-            bool accepted = session.Verification.Decide(storeCtx);
+            byte[] leaf = LibCrypto.i2d_X509(LibCrypto.X509_STORE_CTX_get0_cert(storeCtx));
+            bool accepted = session.Verification.Decide(leaf, () => LibCrypto.i2d_X509_stack(LibCrypto.X509_STORE_CTX_get0_untrusted(storeCtx)));
             LibCrypto.X509_STORE_CTX_set_error(storeCtx, accepted ? LibCrypto.X509_V_OK : session.Verification.NativeError);
             return accepted ? 1 : 0;
         }

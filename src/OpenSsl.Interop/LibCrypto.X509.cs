@@ -50,6 +50,37 @@ public static unsafe partial class LibCrypto
         return der;
     }
 
+    /// <summary>Encodes an owned certificate as DER.</summary>
+    public static byte[] i2d_X509(SafeX509Handle x509)
+    {
+        bool added = false;
+        try
+        {
+            x509.DangerousAddRef(ref added);
+            return i2d_X509(x509.DangerousGetHandle());
+        }
+        finally
+        {
+            if (added)
+            {
+                x509.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>The DER encodings of a borrowed <c>STACK_OF(X509)</c>, in order (<c>sk_X509_num</c>, <c>sk_X509_value</c>, <c>i2d_X509</c>).</summary>
+    public static List<byte[]> i2d_X509_stack(nint stack)
+    {
+        int count = stack == 0 ? 0 : OPENSSL_sk_num(stack);
+        var ders = new List<byte[]>(Math.Max(count, 0));
+        for (int i = 0; i < count; i++)
+        {
+            ders.Add(i2d_X509(OPENSSL_sk_value(stack, i)));
+        }
+
+        return ders;
+    }
+
     /// <summary><c>void X509_free(X509 *a)</c></summary>
     [LibraryImport(Libraries.Crypto)]
     public static partial void X509_free(nint x509);
