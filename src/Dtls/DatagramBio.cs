@@ -112,7 +112,7 @@ internal static unsafe class DatagramBio
                 BIO_CTRL_DGRAM_MTU_EXCEEDED => 0,
                 BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT => 1, // we read the timer with DTLSv1_get_timeout instead
                 BIO_CTRL_DGRAM_SET_CONNECTED or BIO_CTRL_DGRAM_CONNECT or BIO_CTRL_DGRAM_SET_PEER => 1,
-                BIO_CTRL_DGRAM_GET_PEER => session is not null && parg != 0 ? session.WritePeerAddress(parg) : 0,
+                BIO_CTRL_DGRAM_GET_PEER => session?.RemoteEndPoint is System.Net.IPEndPoint peer && parg != 0 ? WritePeer(parg, peer) : 0,
                 BIO_CTRL_DGRAM_GET_RECV_TIMER_EXP or BIO_CTRL_DGRAM_GET_SEND_TIMER_EXP => 0,
                 _ => 0,
             };
@@ -120,6 +120,17 @@ internal static unsafe class DatagramBio
         catch (Exception)
         {
             return 0; // A ctrl that fails answers "unsupported"; nothing may cross into OpenSSL.
+        }
+    }
+
+    /// <summary>Answers <c>BIO_dgram_get_peer</c>: the session's peer into OpenSSL's <c>BIO_ADDR</c>.</summary>
+    private static int WritePeer(nint bioAddr, System.Net.IPEndPoint peer)
+    {
+        Span<byte> raw = stackalloc byte[16];
+        peer.Address.TryWriteBytes(raw, out int length);
+        fixed (byte* p = raw)
+        {
+            return BIO_ADDR_rawmake(bioAddr, SocketAddressing.Family(peer), p, (nuint)length, SocketAddressing.NetworkPort(peer));
         }
     }
 }

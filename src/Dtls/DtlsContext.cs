@@ -266,11 +266,10 @@ public sealed class DtlsContext : IDisposable
             Check(SSL_CTX_load_verify_locations(_handle, o.CaFile, null), nameof(o.CaFile), $"cannot read CA certificates from '{o.CaFile}'");
         }
 
-        nint store = SSL_CTX_get_cert_store(_handle);
         foreach (X509Certificate2 trusted in o.TrustedCertificates)
         {
             using SafeX509Handle x509 = CertificateConversion.ToNative(trusted);
-            Check(LibCrypto.X509_STORE_add_cert(store, x509), nameof(o.TrustedCertificates), $"cannot trust '{trusted.Subject}'");
+            Check(LibCrypto.X509_STORE_add_cert(SSL_CTX_get_cert_store(_handle), x509), nameof(o.TrustedCertificates), $"cannot trust '{trusted.Subject}'");
         }
     }
 

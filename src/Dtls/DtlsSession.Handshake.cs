@@ -230,16 +230,14 @@ public sealed partial class DtlsSession
         Interlocked.Exchange(ref _timerDue, 0);
         IsAuthenticated = true;
         ProtocolVersion = SSL_get_version(_ssl);
-        nint cipher = SSL_get_current_cipher(_ssl);
-        CipherSuite = SSL_CIPHER_standard_name(cipher) ?? SSL_CIPHER_get_name(cipher);
+        CipherSuite = SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl));
         IsResumed = SSL_session_reused(_ssl) == 1;
         MaxDatagramPayload = (int)DTLS_get_data_mtu(_ssl);
         unsafe
         {
             SSL_get0_alpn_selected(_ssl, out byte* alpn, out uint alpnLength);
             NegotiatedApplicationProtocol = alpnLength == 0 ? null : System.Text.Encoding.UTF8.GetString(alpn, (int)alpnLength);
-            nint profile = SSL_get_selected_srtp_profile(_ssl);
-            SrtpProfile = profile == 0 ? null : System.Runtime.InteropServices.Marshal.PtrToStringUTF8(*(nint*)profile);
+            SrtpProfile = SSL_get_selected_srtp_profile_name(_ssl);
         }
 
         using (SafeX509Handle peer = SSL_get1_peer_certificate(_ssl))

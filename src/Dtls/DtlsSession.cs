@@ -441,8 +441,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         }
     }
 
-    internal unsafe int WritePeerAddress(nint bioAddr) =>
-        RemoteEndPoint is IPEndPoint ip ? SocketAddressing.WriteBioAddr(bioAddr, ip) : 0;
 
     private readonly record struct PooledDatagram(byte[] Buffer, int Length)
     {

@@ -21,18 +21,8 @@ internal static unsafe class SocketAddressing
         return addr;
     }
 
-    public static int WriteBioAddr(nint bioAddr, IPEndPoint endpoint)
-    {
-        Span<byte> raw = stackalloc byte[16];
-        endpoint.Address.TryWriteBytes(raw, out int length);
-        fixed (byte* p = raw)
-        {
-            return LibCrypto.BIO_ADDR_rawmake(bioAddr, Family(endpoint), p, (nuint)length, NetworkPort(endpoint));
-        }
-    }
-
-    private static int Family(IPEndPoint endpoint) =>
+    public static int Family(IPEndPoint endpoint) =>
         endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? LibCrypto.AF_INET6 : LibCrypto.AF_INET;
 
-    private static ushort NetworkPort(IPEndPoint endpoint) => (ushort)IPAddress.HostToNetworkOrder((short)endpoint.Port);
+    public static ushort NetworkPort(IPEndPoint endpoint) => (ushort)IPAddress.HostToNetworkOrder((short)endpoint.Port);
 }

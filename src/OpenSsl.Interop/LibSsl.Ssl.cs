@@ -201,6 +201,13 @@ public static unsafe partial class LibSsl
     [LibraryImport(Libraries.Ssl)]
     public static partial nint SSL_get_selected_srtp_profile(SafeSslHandle ssl);
 
+    /// <summary>The name of <see cref="SSL_get_selected_srtp_profile"/>'s profile (its <c>name</c> field), or null when none was negotiated.</summary>
+    public static string? SSL_get_selected_srtp_profile_name(SafeSslHandle ssl)
+    {
+        nint profile = SSL_get_selected_srtp_profile(ssl);
+        return profile == 0 ? null : Marshal.PtrToStringUTF8(*(nint*)profile);
+    }
+
     /// <summary><c>int SSL_export_keying_material(SSL *s, unsigned char *out, size_t olen, const char *label, size_t llen, const unsigned char *context, size_t contextlen, int use_context)</c></summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial int SSL_export_keying_material(SafeSslHandle ssl, byte* output, nuint outputLength, byte* label, nuint labelLength, byte* context, nuint contextLength, int useContext);
