@@ -14,11 +14,11 @@ namespace OpenSslDtls.Tests.Interop;
 [NonParallelizable]
 public sealed class HandleLifetimeTests
 {
-    // 10,000 sessions (SSL + datagram BIO) over 1,000 contexts. SSL_CTX_new is the slow part in OpenSSL 3
-    // (each new context fetches its algorithms from the providers): 10,000 of them took 8 to 16 s on a busy
-    // 2-core machine, too long for one test; the counting is per handle, so fewer contexts lose nothing.
-    private const int Contexts = 1_000;
-    private const int SessionsPerContext = 10;
+    // 10,000 contexts, each with one session (SSL + datagram BIO), as the issue asks. SSL_CTX_new is the
+    // slow part in OpenSSL 3 (each new context fetches its algorithms from the providers): about 1 s on an
+    // idle 2-core machine, up to 16 s on a very busy one.
+    private const int Contexts = 10_000;
+    private const int SessionsPerContext = 1;
     private static int _destroyed;
 
     [SetUp]
@@ -31,7 +31,7 @@ public sealed class HandleLifetimeTests
     }
 
     [Test]
-    public void Creating_and_disposing_ten_thousand_sessions_and_BIOs_over_a_thousand_contexts_leaves_LiveCount_where_it_started()
+    public void Creating_and_disposing_ten_thousand_contexts_and_sessions_leaves_LiveCount_where_it_started()
     {
         using Socket socket = LoopbackUdp.Bind();
         int fd = checked((int)socket.SafeHandle.DangerousGetHandle()); // BIO_NOCLOSE and never used for I/O here
