@@ -1,0 +1,40 @@
+using System.Net;
+using System.Security.Cryptography;
+using NUnit.Framework;
+using OpenSsl.Dtls;
+using OpenSslDtls.Tests.Dtls;
+
+namespace OpenSslDtls.Tests.Peers;
+
+/// <summary>Interop with BouncyCastle's DTLS 1.2 client, a managed implementation nobody here wrote.</summary>
+public sealed class BouncyCastleInteropTests : DtlsFixture
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task BouncyCastle_client_handshakes_with_the_listener_and_gets_its_datagram_back(CancellationToken cancellationToken)
+    {
+        await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ServerOptions = new DtlsServerOptions { Certificate = DtlsTestCertificates.EcdsaSelfSigned },
+        });
+        Task server = Task.Run(async () =>
+        {
+            await using DtlsSession session = await listener.AcceptAsync(cancellationToken);
+            byte[] buffer = new byte[2048];
+            int n = await session.ReceiveAsync(buffer, cancellationToken);
+            await session.SendAsync(buffer.AsMemory(0, n), cancellationToken);
+            Assert.That(session.ProtocolVersion, Is.EqualTo("DTLSv1.2"));
+        }, cancellationToken);
+
+        byte[] payload = RandomNumberGenerator.GetBytes(700);
+        (byte[] echo, byte[] certificate) = await Task.Run(() => BouncyCastleDtlsClient.Echo(listener.LocalEndPoint, payload, TimeSpan.FromSeconds(20)), cancellationToken);
+        await server;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(echo, Is.EqualTo(payload), "the datagram came back unchanged");
+            Assert.That(certificate, Is.EqualTo(DtlsTestCertificates.EcdsaSelfSigned.RawData), "BouncyCastle saw the listener's certificate");
+        });
+    }
+}
