@@ -14,12 +14,12 @@ internal static unsafe class DatagramBio
 {
     private static readonly Lazy<SafeBioMethodHandle> Method = new(CreateMethod);
 
-    /// <summary>A new BIO whose callbacks reach <paramref name="sessionHandle"/> (a GCHandle to a <see cref="DtlsSession"/>).</summary>
-    public static SafeBioHandle Create(nint sessionHandle)
+    /// <summary>A new BIO whose callbacks reach the <see cref="DtlsSession"/> that <paramref name="session"/> holds.</summary>
+    public static SafeBioHandle Create(GCHandle session)
     {
         ErrorQueue.Clear();
         SafeBioHandle bio = ErrorQueue.ThrowIfInvalid(BIO_new(Method.Value), "BIO_new(datagram BIO)");
-        BIO_set_data(bio.DangerousGetHandle(), sessionHandle);
+        BIO_set_data(bio.DangerousGetHandle(), GCHandle.ToIntPtr(session));
         BIO_set_init(bio.DangerousGetHandle(), 1);
         return bio;
     }

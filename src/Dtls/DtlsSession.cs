@@ -199,7 +199,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         }
         else
         {
-            bio = DatagramBio.Create(GCHandle.ToIntPtr(_self));
+            bio = DatagramBio.Create(_self);
         }
 
         SSL_set_bio(_ssl, bio, bio);
