@@ -19,7 +19,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         _socket = socket;
         _ownsSocket = ownsSocket;
         RemoteEndPoint = socket.RemoteEndPoint ?? throw new ArgumentException("The socket must be connected to the peer.", nameof(socket));
-        HeaderOverhead = RemoteEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? 48 : 28;
+        HeaderOverhead = SocketAddressing.HeaderOverhead(RemoteEndPoint.AddressFamily);
     }
 
     public EndPoint? LocalEndPoint => _socket.LocalEndPoint;
@@ -35,8 +35,6 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
     private async Task ReceiveLoopAsync(DtlsSession session)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(65536);
-        int minimumEncrypted = DtlsRecordFilter.HandshakeMinimum;
-        bool cipherKnown = false;
         try
         {
             while (!_stop.IsCancellationRequested)
@@ -53,13 +51,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
                 }
 
                 // A forged record must not end the session (see DtlsRecordFilter); OpenSSL checks the rest.
-                if (!cipherKnown && session.IsAuthenticated)
-                {
-                    minimumEncrypted = DtlsRecordFilter.MinimumEncryptedLength(session.CipherSuite, session.ProtocolVersion);
-                    cipherKnown = true;
-                }
-
-                if (!DtlsRecordFilter.IsWellFormed(buffer.AsSpan(0, received), minimumEncrypted))
+                if (!DtlsRecordFilter.IsWellFormed(buffer.AsSpan(0, received), session.MinimumEncryptedRecord))
                 {
                     continue;
                 }

@@ -233,6 +233,7 @@ public sealed partial class DtlsSession
         CipherSuite = SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl));
         IsResumed = SSL_session_reused(_ssl) == 1;
         MaxDatagramPayload = (int)DTLS_get_data_mtu(_ssl);
+        Volatile.Write(ref _minimumEncryptedRecord, DtlsRecordFilter.MinimumEncryptedLength(CipherSuite, ProtocolVersion));
         unsafe
         {
             SSL_get0_alpn_selected(_ssl, out byte* alpn, out uint alpnLength);

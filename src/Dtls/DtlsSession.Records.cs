@@ -364,7 +364,7 @@ public sealed partial class DtlsSession
             {
                 // An ICMP error for an earlier send; let OpenSSL's read see what is there.
             }
-            catch (OperationCanceledException) when (!_disposing.IsCancellationRequested)
+            catch (OperationCanceledException) when (_state != SessionState.Disposed)
             {
                 // The session ended on another receive; the caller's next read reports it.
             }
@@ -382,7 +382,7 @@ public sealed partial class DtlsSession
         {
             await _socket!.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _state != SessionState.Disposed)
         {
             return false;
         }

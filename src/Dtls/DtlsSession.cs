@@ -31,7 +31,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private DtlsContext? _ownedContext;
     private readonly Channel<PooledDatagram>? _received;
     private readonly Lock _receiveGate = new();
-    private readonly CancellationTokenSource _disposing = new();
     private readonly string? _resumptionKey;
     private GCHandle _self;
     private bool _contextReferenced;
@@ -46,6 +45,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private unsafe byte* _inbound;
     private int _inboundLength;
     private long _droppedDatagrams;
+    private int _minimumEncryptedRecord = DtlsRecordFilter.HandshakeMinimum;
     private long _retransmissions;
 
     /// <summary>
@@ -162,12 +162,19 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>Handshake flights this side retransmitted because an answer did not come in time.</summary>
     public long Retransmissions => Interlocked.Read(ref _retransmissions);
 
+    /// <summary>
+    /// The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this session:
+    /// the handshake's bound, then the negotiated cipher's. Set where the handshake completes, on the
+    /// thread processing that datagram, so the next datagram already gets the cipher's bound.
+    /// </summary>
+    internal int MinimumEncryptedRecord => Volatile.Read(ref _minimumEncryptedRecord);
+
     internal CertificateVerification Verification => _verification ??= new CertificateVerification(this);
 
     internal string? ExpectedHost { get; private set; }
 
     internal int HeaderOverhead =>
-        _sender?.HeaderOverhead ?? (_socket?.RemoteEndPoint?.AddressFamily == AddressFamily.InterNetworkV6 ? 48 : 28);
+        _sender?.HeaderOverhead ?? SocketAddressing.HeaderOverhead(_socket?.RemoteEndPoint?.AddressFamily);
 
     long IDtlsTimerTarget.TimerDue => Interlocked.Read(ref _timerDue);
 
@@ -328,8 +335,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
         }
 
-        _disposing.Cancel();
-        _ended.Cancel(); // after _disposing, so that a woken receive sees the disposal
+        _ended.Cancel(); // after _state became Disposed, so that a woken receive sees the disposal
         if (_received is not null)
         {
             _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));

@@ -21,6 +21,9 @@ internal static unsafe class SocketAddressing
         return addr;
     }
 
+    /// <summary>IP and UDP header bytes in front of each datagram: 48 over IPv6, 28 over IPv4.</summary>
+    public static int HeaderOverhead(AddressFamily? family) => family == AddressFamily.InterNetworkV6 ? 48 : 28;
+
     public static int Family(IPEndPoint endpoint) =>
         endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? LibCrypto.AF_INET6 : LibCrypto.AF_INET;
 

@@ -23,8 +23,6 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     private int _state = StatePending;
     private long _lastActivity;
     private long _timerDue;
-    private int _minimumEncryptedRecord = DtlsRecordFilter.HandshakeMinimum;
-    private bool _cipherKnown;
 
     public ListenerPeer(DtlsListener listener, Socket socket, SocketAddress address, ReadOnlySpan<byte> clientRandom)
     {
@@ -35,7 +33,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
         address.Buffer.Span.Slice(0, address.Size).CopyTo(Address.Buffer.Span);
         var endpoint = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(Address);
         RemoteEndPoint = endpoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endpoint.Address.MapToIPv4(), endpoint.Port) : endpoint;
-        HeaderOverhead = RemoteEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? 48 : 28;
+        HeaderOverhead = SocketAddressing.HeaderOverhead(RemoteEndPoint.AddressFamily);
         _clientRandom = clientRandom.ToArray();
         StartedAt = Stopwatch.GetTimestamp();
         _lastActivity = StartedAt;
@@ -66,31 +64,8 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
     public int State => Volatile.Read(ref _state);
 
-    /// <summary>
-    /// The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this peer's
-    /// session: the handshake's bound until the session knows its cipher, then the cipher's. Read on
-    /// the receive loop before each datagram, so the datagram after the one that completed the
-    /// handshake (the client's first data may be a 17-byte ChaCha20 record) already gets the
-    /// cipher's bound, without waiting for the completion to be processed elsewhere.
-    /// </summary>
-    public int MinimumEncryptedRecord
-    {
-        get
-        {
-            if (!Volatile.Read(ref _cipherKnown))
-            {
-                if (_session is not { IsAuthenticated: true, CipherSuite: { } cipher } session)
-                {
-                    return DtlsRecordFilter.HandshakeMinimum;
-                }
-
-                _minimumEncryptedRecord = DtlsRecordFilter.MinimumEncryptedLength(cipher, session.ProtocolVersion);
-                Volatile.Write(ref _cipherKnown, true);
-            }
-
-            return _minimumEncryptedRecord;
-        }
-    }
+    /// <summary>The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this peer's session.</summary>
+    public int MinimumEncryptedRecord => Session?.MinimumEncryptedRecord ?? DtlsRecordFilter.HandshakeMinimum;
 
     long IDtlsTimerTarget.TimerDue => Volatile.Read(ref _timerDue);
 
