@@ -31,17 +31,6 @@ internal sealed class DtlsTimerQueue
 
     private DtlsTimerQueue() => _timer = new Timer(_ => Fire(), null, Timeout.Infinite, Timeout.Infinite);
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _queue.Count;
-            }
-        }
-    }
-
     public void Schedule(IDtlsTimerTarget target, long due)
     {
         lock (_gate)
