@@ -85,14 +85,10 @@ start c-server "$c_server" --quiet
 c_port=$port; c_pid=$pid
 c_hs=$(rate "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HANDSHAKES")
 cs_hs=$(rate "${cs_client[@]}" --port "$c_port" --handshakes "$HANDSHAKES")
-cs_hs_m=$(rate "${cs_client[@]}" --port "$c_port" --handshakes "$HANDSHAKES" --io managed)
-row "client handshakes/s (vs C server), socket BIO" "$cs_hs" "$c_hs"
-row "client handshakes/s (vs C server), datagram BIO" "$cs_hs_m" "$c_hs"
+row "client handshakes/s (vs C server)" "$cs_hs" "$c_hs"
 c_echo=$(rate "$c_client" --port "$c_port" --insecure --quiet --size "$SIZE" --count "$COUNT")
 cs_echo=$(rate "${cs_client[@]}" --port "$c_port" --size "$SIZE" --count "$COUNT")
-cs_echo_m=$(rate "${cs_client[@]}" --port "$c_port" --size "$SIZE" --count "$COUNT" --io managed)
-row "client echo round trips/s, $SIZE B (vs C server), socket BIO" "$cs_echo" "$c_echo"
-row "client echo round trips/s, $SIZE B (vs C server), datagram BIO" "$cs_echo_m" "$c_echo"
+row "client echo round trips/s, $SIZE B (vs C server)" "$cs_echo" "$c_echo"
 c_idle=$(idle_bytes "$c_port" "$c_pid")
 
 for loops in 1 2; do

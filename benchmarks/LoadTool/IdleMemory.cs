@@ -22,7 +22,7 @@ internal static partial class IdleMemory
     {
         using var clientContext = new DtlsContext(new DtlsClientOptions { InsecureSkipCertificateValidation = true, AllowSessionResumption = false });
         // Warm up every code path once so that JIT and pools are not counted.
-        await (await DtlsClient.ConnectAsync(external, clientContext, DtlsSocketIo.OpenSsl, cancellationToken)).DisposeAsync();
+        await (await DtlsClient.ConnectAsync(external, clientContext, cancellationToken)).DisposeAsync();
         (long Managed, long Native) clientOnly = await HoldAsync(sessions, external, clientContext, cancellationToken);
 
         using X509Certificate2 certificate = CreateCertificate();
@@ -41,7 +41,7 @@ internal static partial class IdleMemory
                 accepted.Add(await listener.AcceptAsync(cancellationToken));
             }
         }, cancellationToken);
-        await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, clientContext, DtlsSocketIo.OpenSsl, cancellationToken)).DisposeAsync();
+        await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, clientContext, cancellationToken)).DisposeAsync();
         (long Managed, long Native) both = await HoldAsync(sessions, listener.LocalEndPoint, clientContext, cancellationToken);
         _ = acceptLoop;
 
@@ -56,7 +56,7 @@ internal static partial class IdleMemory
         var clients = new List<DtlsSession>(sessions);
         for (int i = 0; i < sessions; i++)
         {
-            clients.Add(await DtlsClient.ConnectAsync(server, context, DtlsSocketIo.OpenSsl, cancellationToken));
+            clients.Add(await DtlsClient.ConnectAsync(server, context, cancellationToken));
         }
 
         (long managed, long native) after = Read();

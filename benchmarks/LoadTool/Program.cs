@@ -3,8 +3,8 @@
 // and report ratios (absolute figures on a shared 2-core machine mean little). It warms up
 // (JIT, tiered compilation) before it starts the clock.
 //
-//   dtls-load --port P [--host H] [--io openssl|managed] --handshakes N
-//   dtls-load --port P [--host H] [--io openssl|managed] --size BYTES --count N
+//   dtls-load --port P [--host H] --handshakes N
+//   dtls-load --port P [--host H] --size BYTES --count N
 //   dtls-load --port P [--host H] --hold N             hold N idle sessions until stdin closes
 //   dtls-load --port P --listener-memory N             memory per idle session of an in-process DtlsListener
 //                                                      (P: any DTLS echo server, to measure the client side alone)
@@ -16,7 +16,6 @@ using OpenSslDtls.LoadTool;
 
 string host = "127.0.0.1";
 int port = 4433, handshakes = 0, size = 0, count = 1000, hold = 0, listenerMemory = 0;
-DtlsSocketIo io = DtlsSocketIo.OpenSsl;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -29,7 +28,6 @@ for (int i = 0; i < args.Length; i++)
         case "--count": count = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--hold": hold = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--listener-memory": listenerMemory = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
-        case "--io": io = Enum.Parse<DtlsSocketIo>(Next(), ignoreCase: true); break;
         case "--insecure": break; // the only mode: a benchmark peer with an ephemeral certificate
         default:
             Console.Error.WriteLine($"error: unknown argument '{args[i]}'");
@@ -52,7 +50,7 @@ if (hold > 0)
     var held = new List<DtlsSession>(hold);
     for (int i = 0; i < hold; i++)
     {
-        held.Add(await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token));
+        held.Add(await DtlsClient.ConnectAsync(endpoint, context, timeout.Token));
     }
 
     Console.WriteLine($"holding {hold}");
@@ -70,13 +68,13 @@ if (handshakes > 0)
     // Warm up first (JIT, tiering, pools): the C client has none of that to pay.
     for (int i = 0; i < Math.Max(10, handshakes / 10); i++)
     {
-        await using DtlsSession warm = await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token);
+        await using DtlsSession warm = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
     }
 
     long start = Stopwatch.GetTimestamp();
     for (int i = 0; i < handshakes; i++)
     {
-        await using DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token);
+        await using DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
     }
 
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -90,7 +88,7 @@ if (size <= 0)
     return 2;
 }
 
-await using (DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, io, timeout.Token))
+await using (DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token))
 {
     byte[] payload = RandomNumberGenerator.GetBytes(size);
     byte[] echo = new byte[size];

@@ -18,16 +18,13 @@ public class EchoBenchmarks
     private readonly byte[] _serverBuffer = new byte[2048];
     private readonly byte[] _clientBuffer = new byte[2048];
 
-    [Params(DtlsSocketIo.OpenSsl, DtlsSocketIo.Managed)]
-    public DtlsSocketIo Io { get; set; }
-
     [GlobalSetup]
     public void Setup()
     {
         var certificate = SessionPair.CreateCertificate();
         _serverContext = new DtlsContext(new DtlsServerOptions { Certificate = certificate });
         _clientContext = new DtlsContext(new DtlsClientOptions { TrustedCertificates = [certificate], TargetHost = "localhost" });
-        _pair = SessionPair.ConnectAsync(_serverContext, _clientContext, Io).GetAwaiter().GetResult();
+        _pair = SessionPair.ConnectAsync(_serverContext, _clientContext).GetAwaiter().GetResult();
         Random.Shared.NextBytes(_payload);
     }
 

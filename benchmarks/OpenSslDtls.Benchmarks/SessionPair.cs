@@ -35,7 +35,7 @@ internal sealed class SessionPair : IAsyncDisposable
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
     }
 
-    public static async Task<SessionPair> ConnectAsync(DtlsContext serverContext, DtlsContext clientContext, DtlsSocketIo io)
+    public static async Task<SessionPair> ConnectAsync(DtlsContext serverContext, DtlsContext clientContext)
     {
         var a = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         var b = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -43,8 +43,8 @@ internal sealed class SessionPair : IAsyncDisposable
         b.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         a.Connect(b.LocalEndPoint!);
         b.Connect(a.LocalEndPoint!);
-        var server = new DtlsSession(serverContext, a, io);
-        var client = new DtlsSession(clientContext, b, io);
+        var server = new DtlsSession(serverContext, a);
+        var client = new DtlsSession(clientContext, b);
         Task accept = server.AcceptAsync().AsTask();
         await client.ConnectAsync();
         await accept;

@@ -80,7 +80,7 @@ internal static class EchoRun
         DtlsSession session;
         try
         {
-            session = await DtlsClient.ConnectAsync(endpoint, context, DtlsSocketIo.OpenSsl, cancellationToken).ConfigureAwait(false);
+            session = await DtlsClient.ConnectAsync(endpoint, context, cancellationToken).ConfigureAwait(false);
         }
         catch (DtlsAuthenticationException e) when (e.Failure is not DtlsCertificateFailure.RejectedByPeer)
         {

@@ -6,13 +6,20 @@ namespace OpenSsl.Dtls;
 
 /// <summary>
 /// Drives one session over our datagram BIO on a connected UDP socket: sends go straight to the
-/// socket, and one receive loop (an async loop, not a thread) feeds every datagram to the session.
+/// socket, and one receive loop (an async loop, not a thread) feeds every datagram to the session,
+/// which checks its records before OpenSSL sees them (see <see cref="DtlsRecordFilter"/>).
+/// ICMP errors (port or host unreachable, reported by the kernel on a later send or receive of a
+/// connected socket) are transient here: a DTLS datagram may be lost at any time and a server may
+/// still be starting or restarting (RFC 6347 §4.1.1.1 leaves ICMP to the application; RFC 8085 §5.2
+/// warns that they can be forged). They are counted and named if the handshake then times out.
 /// </summary>
 internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
 {
     private readonly Socket _socket;
     private readonly bool _ownsSocket;
     private readonly CancellationTokenSource _stop = new();
+    private long _transientErrors;
+    private int _lastTransientError;
 
     public ConnectedSocketDriver(Socket socket, bool ownsSocket)
     {
@@ -28,7 +35,34 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
 
     public int HeaderOverhead { get; }
 
-    public void Send(ReadOnlySpan<byte> datagram) => _socket.Send(datagram, SocketFlags.None);
+    public string? TransientErrorSummary
+    {
+        get
+        {
+            long count = Interlocked.Read(ref _transientErrors);
+            return count == 0 ? null : $"{count} ICMP error(s) said the peer was unreachable (last: {(SocketError)Volatile.Read(ref _lastTransientError)}); is a DTLS server listening at {RemoteEndPoint}?";
+        }
+    }
+
+    public void Send(ReadOnlySpan<byte> datagram)
+    {
+        try
+        {
+            _socket.Send(datagram, SocketFlags.None);
+        }
+        catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+        {
+            // The datagram is lost, as UDP datagrams may be: DTLS retransmits handshake flights.
+            NoteTransient(e.SocketErrorCode);
+        }
+        catch (ObjectDisposedException e) when (!_stop.IsCancellationRequested)
+        {
+            throw SocketDisposedFirst(e);
+        }
+    }
+
+    private static ObjectDisposedException SocketDisposedFirst(Exception? inner) =>
+        new("The UDP socket was disposed before its DTLS session; dispose the session first.", inner);
 
     public void Start(DtlsSession session) => _ = ReceiveLoopAsync(session);
 
@@ -44,16 +78,14 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
                 {
                     received = await _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
                 }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
+                catch (SocketException e) when (IsTransient(e.SocketErrorCode))
                 {
-                    // An ICMP error about an earlier send, or an oversized datagram: DTLS carries on (RFC 6347 §4.1.2.7).
+                    NoteTransient(e.SocketErrorCode);
                     continue;
                 }
-
-                // A forged record must not end the session (see DtlsRecordFilter); OpenSSL checks the rest.
-                if (!DtlsRecordFilter.IsWellFormed(buffer.AsSpan(0, received), session.MinimumEncryptedRecord))
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
                 {
-                    continue;
+                    continue; // Windows: a datagram larger than the buffer; no DTLS record is that large.
                 }
 
                 if (!session.ProcessDatagram(buffer.AsSpan(0, received)))
@@ -65,8 +97,14 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (ObjectDisposedException)
+        catch (ObjectDisposedException e)
         {
+            if (!_stop.IsCancellationRequested)
+            {
+                // Not our Dispose: the caller disposed the socket under a live session, whose waiting
+                // receives must end rather than wait for datagrams that can no longer come.
+                session.OnTransportFailed(SocketDisposedFirst(e));
+            }
         }
         catch (SocketException e)
         {
@@ -76,6 +114,16 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private static bool IsTransient(SocketError error) =>
+        error is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.HostUnreachable
+            or SocketError.NetworkUnreachable or SocketError.NetworkReset or SocketError.HostDown;
+
+    private void NoteTransient(SocketError error)
+    {
+        Volatile.Write(ref _lastTransientError, (int)error);
+        Interlocked.Increment(ref _transientErrors);
     }
 
     public void Dispose()

@@ -5,8 +5,8 @@ using static OpenSsl.Interop.LibCrypto;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Our datagram BIO (DESIGN §2): each record OpenSSL writes becomes one call to the session's
-/// <see cref="IDatagramSender"/>; each read takes the one datagram the session is processing. It
+/// Our datagram BIO (docs/architecture.md): what OpenSSL writes becomes datagrams of whole records
+/// within the MTU (<see cref="DatagramPacker"/>), each one call to the session's <see cref="IDatagramSender"/>; each read takes the one datagram the session is processing. It
 /// answers the datagram ctrls, since a BIO that ignores them makes OpenSSL fall back to tiny MTUs
 /// (rust-openssl issue 1155). A memory BIO would not do: it loses datagram boundaries.
 /// </summary>
@@ -55,7 +55,7 @@ internal static unsafe class DatagramBio
                 return 0;
             }
 
-            session.SendDatagram(new ReadOnlySpan<byte>(data, checked((int)length)));
+            session.SendRecords(new ReadOnlySpan<byte>(data, checked((int)length)));
             *written = length;
             return 1;
         }
@@ -102,8 +102,8 @@ internal static unsafe class DatagramBio
             int mtu = session?.Context.Options.Mtu ?? 1200;
             return command switch
             {
-                // OpenSSL flushes after each flight; our writes are already sent.
-                BIO_CTRL_FLUSH => 1,
+                // OpenSSL flushes after each flight; our writes are already sent, but for a record cut in two.
+                BIO_CTRL_FLUSH => Flush(session),
                 BIO_CTRL_PENDING => session?.InboundPending ?? 0,
                 BIO_CTRL_WPENDING => 0,
                 BIO_CTRL_DGRAM_QUERY_MTU or BIO_CTRL_DGRAM_GET_FALLBACK_MTU or BIO_CTRL_DGRAM_GET_MTU => mtu - overhead,
@@ -121,6 +121,12 @@ internal static unsafe class DatagramBio
         {
             return 0; // A ctrl that fails answers "unsupported"; nothing may cross into OpenSSL.
         }
+    }
+
+    private static nint Flush(DtlsSession? session)
+    {
+        session?.FlushRecords();
+        return 1;
     }
 
     /// <summary>Answers <c>BIO_dgram_get_peer</c>: the session's peer into OpenSSL's <c>BIO_ADDR</c>.</summary>

@@ -20,7 +20,7 @@ public static class DtlsClient
         var context = new DtlsContext(options);
         try
         {
-            DtlsSession session = await ConnectAsync(endpoint, context, DtlsSocketIo.OpenSsl, cancellationToken).ConfigureAwait(false);
+            DtlsSession session = await ConnectAsync(endpoint, context, cancellationToken).ConfigureAwait(false);
             session.OwnContext();
             return session;
         }
@@ -39,7 +39,7 @@ public static class DtlsClient
     /// <exception cref="DtlsException">The handshake failed.</exception>
     /// <exception cref="TimeoutException">The server did not answer within <see cref="DtlsOptions.HandshakeTimeout"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; everything was freed.</exception>
-    public static async Task<DtlsSession> ConnectAsync(EndPoint endpoint, DtlsContext context, DtlsSocketIo io = DtlsSocketIo.OpenSsl, CancellationToken cancellationToken = default)
+    public static async Task<DtlsSession> ConnectAsync(EndPoint endpoint, DtlsContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(context);
@@ -53,14 +53,7 @@ public static class DtlsClient
         try
         {
             await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            session = io == DtlsSocketIo.Managed
-                ? new DtlsSession(context, null, new ConnectedSocketDriver(socket, ownsSocket: true), ownsTransport: true)
-                : new DtlsSession(context, socket, null, ownsTransport: false);
-            if (io == DtlsSocketIo.OpenSsl)
-            {
-                session.OwnSocket(socket);
-            }
-
+            session = new DtlsSession(context, new ConnectedSocketDriver(socket, ownsSocket: true), ownsTransport: true);
             await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
             return session;
         }

@@ -113,9 +113,9 @@ public sealed class DtlsContext : IDisposable
 
     private static void Validate(DtlsOptions o)
     {
-        if (o.Mtu is < 256 or > 65507)
+        if (o.Mtu is < 256 or > 65535)
         {
-            throw SettingErrors.OutOfRange(nameof(o.Mtu), o.Mtu, "Mtu must be between 256 and 65507 bytes.");
+            throw SettingErrors.OutOfRange(nameof(o.Mtu), o.Mtu, "Mtu must be between 256 (OpenSSL's minimum link MTU) and 65535 bytes (the largest IP packet).");
         }
 
         if (o.HandshakeTimeout <= TimeSpan.Zero)

@@ -3,12 +3,13 @@ using static OpenSsl.Interop.LibSsl;
 
 namespace OpenSsl.Dtls;
 
-/// <summary>The handshake: pulled by the caller over OpenSSL's socket BIO, pushed by received datagrams over ours.</summary>
+/// <summary>The handshake, pushed forward by received datagrams (the transport's receive loop) and by the retransmission timer.</summary>
 public sealed partial class DtlsSession
 {
     private async ValueTask HandshakeAsync(bool server, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        TaskCompletionSource handshake;
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -26,78 +27,6 @@ public sealed partial class DtlsSession
 
             _state = SessionState.Handshaking;
             _handshakeDeadline = After(_context.Options.HandshakeTimeout);
-        }
-
-        if (_socket is not null)
-        {
-            await PullHandshakeAsync(cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await PushHandshakeAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async ValueTask PullHandshakeAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (true)
-            {
-                TimeSpan timer;
-                lock (_lock)
-                {
-                    ThrowIfDisposed();
-                    if (StepHandshake())
-                    {
-                        return;
-                    }
-
-                    DTLSv1_get_timeout(_ssl, out timer);
-                }
-
-                TimeSpan left = TimeSpan.FromSeconds((double)(_handshakeDeadline - Now) / System.Diagnostics.Stopwatch.Frequency);
-                if (left <= TimeSpan.Zero)
-                {
-                    throw HandshakeTimedOut();
-                }
-
-                TimeSpan wait = timer == Timeout.InfiniteTimeSpan || timer > left ? left : timer;
-                if (!await WaitReadableAsync(wait, cancellationToken).ConfigureAwait(false))
-                {
-                    lock (_lock)
-                    {
-                        ThrowIfDisposed();
-                        HandleRetransmitTimer();
-                    }
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            lock (_lock)
-            {
-                if (_state == SessionState.Handshaking)
-                {
-                    _state = SessionState.Failed;
-                    _failure = e;
-                }
-            }
-
-            if (e is OperationCanceledException && _state == SessionState.Disposed)
-            {
-                throw new ObjectDisposedException(nameof(DtlsSession), e);
-            }
-
-            throw;
-        }
-    }
-
-    private async ValueTask PushHandshakeAsync(CancellationToken cancellationToken)
-    {
-        TaskCompletionSource handshake;
-        lock (_lock)
-        {
             handshake = _handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             DriveHandshake();
         }
@@ -112,7 +41,6 @@ public sealed partial class DtlsSession
     private bool StepHandshake()
     {
         ErrorQueue.Clear();
-        using SocketLease lease = new(_socket);
         int result = SSL_do_handshake(_ssl);
         RethrowCallbackException();
         if (result == 1)
@@ -152,7 +80,6 @@ public sealed partial class DtlsSession
     private void HandleRetransmitTimer()
     {
         ErrorQueue.Clear();
-        using SocketLease lease = new(_socket);
         int result = DTLSv1_handle_timeout(_ssl);
         RethrowCallbackException();
         if (result < 0)
@@ -178,7 +105,7 @@ public sealed partial class DtlsSession
     {
         lock (_lock)
         {
-            if (_state != SessionState.Handshaking || _socket is not null)
+            if (_state != SessionState.Handshaking)
             {
                 return;
             }
@@ -215,14 +142,19 @@ public sealed partial class DtlsSession
             _state = SessionState.Failed;
             _failure = e;
             Interlocked.Exchange(ref _timerDue, 0);
-            _received?.Writer.TryComplete(e);
+            _received.Writer.TryComplete(e);
         }
 
         _handshake?.TrySetException(e);
     }
 
     private TimeoutException HandshakeTimedOut() =>
-        new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Options.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted.");
+        new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Options.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
+            + (_sender.TransientErrorSummary ?? PossibleSilenceCauses));
+
+    private string PossibleSilenceCauses => _context.IsServer
+        ? "The client stopped answering."
+        : "No valid answer came: no DTLS server is listening there, a firewall drops the datagrams, the server refused us silently (some servers do not send an alert for an unknown PSK identity, a PSK key mismatch or an unsupported version or cipher), or the path drops datagrams of this size (try a smaller Mtu).";
 
     private void OnEstablished()
     {
@@ -232,7 +164,9 @@ public sealed partial class DtlsSession
         ProtocolVersion = SSL_get_version(_ssl);
         CipherSuite = SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl));
         IsResumed = SSL_session_reused(_ssl) == 1;
-        MaxDatagramPayload = (int)DTLS_get_data_mtu(_ssl);
+        // One record carries at most 2^14 bytes (RFC 6347 §4.1, RFC 5246 §6.2.1) whatever the MTU:
+        // a larger SSL_write would fail inside OpenSSL ("dtls message too big").
+        MaxDatagramPayload = (int)Math.Min(DTLS_get_data_mtu(_ssl), (nuint)MaxRecordPlaintext);
         Volatile.Write(ref _minimumEncryptedRecord, DtlsRecordFilter.MinimumEncryptedLength(CipherSuite, ProtocolVersion));
         unsafe
         {

@@ -69,14 +69,7 @@ public sealed partial class DtlsSession
         alert[14] = AlertBadRecordMac;
         try
         {
-            if (_sender is not null)
-            {
-                _sender.Send(alert);
-            }
-            else
-            {
-                _socket!.Send(alert, SocketFlags.None);
-            }
+            _sender.Send(alert);
         }
         catch (SocketException)
         {

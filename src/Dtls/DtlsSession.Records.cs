@@ -13,11 +13,6 @@ public sealed partial class DtlsSession
     [ThreadStatic]
     private static byte[]? t_plaintext;
 
-    // Cancelled when the session can receive nothing more (close_notify read, a record failure) and on
-    // Dispose: wakes every receive waiting on the socket, not only the one that read the close_notify
-    // or the fatal alert, which would otherwise wait for a datagram that never comes.
-    private readonly CancellationTokenSource _ended = new();
-
     /// <summary>Sends <paramref name="datagram"/> as one DTLS record in one UDP datagram.</summary>
     /// <exception cref="ArgumentException">The payload is empty or larger than <see cref="MaxDatagramPayload"/>; it is never split or truncated.</exception>
     /// <exception cref="InvalidOperationException">The handshake has not completed.</exception>
@@ -63,7 +58,6 @@ public sealed partial class DtlsSession
                     nameof(datagram));
             }
 
-            using SocketLease lease = new(_socket);
             ErrorQueue.Clear();
             int result = SSL_write_ex(_ssl, datagram, out _);
             RethrowCallbackException();
@@ -90,7 +84,7 @@ public sealed partial class DtlsSession
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return _received is not null ? ReceiveQueuedAsync(buffer, cancellationToken) : ReceivePulledAsync(buffer, cancellationToken);
+        return ReceiveQueuedAsync(buffer, cancellationToken);
     }
 
     /// <summary>Blocking <see cref="ReceiveAsync"/>.</summary>
@@ -109,89 +103,62 @@ public sealed partial class DtlsSession
         }
     }
 
-    // Pooled builders: a receive that has to wait must not allocate its state machine (zero steady-state allocations).
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReceivePulledAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the next record of the datagram being processed into <paramref name="plaintext"/>
+    /// (<see cref="MaxRecordPlaintext"/> bytes): its length, <see cref="EndOfStream"/> at close_notify,
+    /// <see cref="NoRecord"/> when the datagram holds no more records. A zero-length application_data
+    /// record (RFC 5246 §6.2.1 allows them, e.g. as traffic-analysis padding) carries nothing and is
+    /// skipped here: it must not read as the end of the stream.
+    /// </summary>
+    private unsafe int ReadRecord(Span<byte> plaintext)
     {
-        while (true)
+        fixed (byte* p = plaintext)
         {
-            lock (_lock)
+            while (true)
             {
-                ThrowIfNotEstablished();
-                int n = ReadRecord(buffer.Span);
-                if (n >= 0)
-                {
-                    return n;
-                }
-            }
-
-            try
-            {
-                await WaitReadableAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException e) when (_state == SessionState.Disposed && !cancellationToken.IsCancellationRequested)
-            {
-                throw new ObjectDisposedException(nameof(DtlsSession), e);
-            }
-        }
-    }
-
-    /// <summary>Reads one record over the socket BIO: its length, 0 at close_notify, -1 when nothing has arrived.</summary>
-    private unsafe int ReadRecord(Span<byte> buffer)
-    {
-        if (_state == SessionState.Closed)
-        {
-            return 0;
-        }
-
-        using SocketLease lease = new(_socket);
-        fixed (byte* p = buffer)
-        {
-            ErrorQueue.Clear();
-            int result;
-            nuint read;
-            if (buffer.Length < MaxRecordPlaintext)
-            {
-                // Peek first, so a buffer too small for the record is an error that loses nothing.
-                byte probe;
-                result = SSL_peek_ex(_ssl, &probe, 1, out _);
-                RethrowCallbackException();
-                if (result == 1 && SSL_pending(_ssl) is int pending && pending > buffer.Length)
-                {
-                    throw new ArgumentException($"The buffer holds {buffer.Length} bytes but the next datagram has {pending}; it is kept for a call with a larger buffer.", nameof(buffer));
-                }
-            }
-            else
-            {
-                result = 1;
-            }
-
-            // A failed peek already said why (usually WANT_READ): reading again would only repeat the recv().
-            if (result == 1)
-            {
-                result = SSL_read_ex(_ssl, p, (nuint)buffer.Length, out read);
+                ErrorQueue.Clear();
+                int result = SSL_read_ex(_ssl, p, (nuint)plaintext.Length, out nuint read);
                 RethrowCallbackException();
                 if (result == 1)
                 {
+                    if (read == 0)
+                    {
+                        Interlocked.Increment(ref _emptyRecords);
+                        continue;
+                    }
+
                     return (int)read;
                 }
-            }
 
-            int error = SSL_get_error(_ssl, result);
-            switch (error)
-            {
-                case SSL_ERROR_WANT_READ or SSL_ERROR_WANT_WRITE:
-                    return -1;
-                case SSL_ERROR_ZERO_RETURN:
-                    _state = SessionState.Closed;
-                    ErrorQueue.Clear();
-                    WakeReceivers();
-                    return 0;
-                default:
-                    throw RecordFailure(error, "SSL_read_ex");
+                int error = SSL_get_error(_ssl, result);
+                switch (error)
+                {
+                    case SSL_ERROR_WANT_READ or SSL_ERROR_WANT_WRITE:
+                        return NoRecord;
+                    case SSL_ERROR_ZERO_RETURN:
+                        _state = SessionState.Closed;
+                        ErrorQueue.Clear();
+                        return EndOfStream;
+                    default:
+                        throw RecordFailure(error, "SSL_read_ex");
+                }
             }
         }
     }
+
+    private const int NoRecord = -1;
+
+    private const int EndOfStream = -2;
+
+    private long _emptyRecords;
+
+    private long _rejectedDatagrams;
+
+    /// <summary>Received datagrams dropped before OpenSSL saw them because their records were malformed (empty, truncated, an unknown record type, an encrypted record too short for the cipher): forged or corrupt.</summary>
+    public long RejectedDatagrams => Interlocked.Read(ref _rejectedDatagrams);
+
+    /// <summary>Zero-length application_data records received and skipped (they carry no datagram).</summary>
+    public long EmptyRecordsSkipped => Interlocked.Read(ref _emptyRecords);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveQueuedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
@@ -201,7 +168,7 @@ public sealed partial class DtlsSession
             ThrowIfNotEstablished();
         }
 
-        ChannelReader<PooledDatagram> reader = _received!.Reader;
+        ChannelReader<PooledDatagram> reader = _received.Reader;
         while (true)
         {
             lock (_receiveGate)
@@ -239,6 +206,14 @@ public sealed partial class DtlsSession
             if (_state is SessionState.Disposed or SessionState.Failed)
             {
                 return false;
+            }
+
+            // A forged or corrupt datagram must not reach OpenSSL, which ends a session on some of them
+            // (see DtlsRecordFilter): dropped and counted, whatever the transport.
+            if (!DtlsRecordFilter.IsWellFormed(datagram, MinimumEncryptedRecord))
+            {
+                Interlocked.Increment(ref _rejectedDatagrams);
+                return true;
             }
 
             fixed (byte* p = datagram)
@@ -282,33 +257,38 @@ public sealed partial class DtlsSession
             {
                 _state = SessionState.Failed;
                 _failure = e;
-                _received!.Writer.TryComplete(e);
+                _received.Writer.TryComplete(e);
                 return;
             }
 
-            if (n < 0)
+            if (n == NoRecord)
             {
                 return;
             }
 
-            if (n == 0)
+            if (n == EndOfStream)
             {
-                _received!.Writer.TryComplete();
+                _received.Writer.TryComplete();
                 return;
             }
 
             byte[] copy = ArrayPool<byte>.Shared.Rent(n);
             plaintext.AsSpan(0, n).CopyTo(copy);
-            _received!.Writer.TryWrite(new PooledDatagram(copy, n));
+            _received.Writer.TryWrite(new PooledDatagram(copy, n));
         }
     }
 
+    /// <summary>
+    /// The transport will deliver nothing more (its socket failed or was disposed under the session,
+    /// or the listener reaped the session): a handshake fails and waiting receives end with
+    /// <paramref name="e"/>. Sends are left to fail on their own, so that a close_notify can still go out.
+    /// </summary>
     internal void OnTransportFailed(Exception e)
     {
         lock (_lock)
         {
             FailHandshakeLocked(e);
-            _received?.Writer.TryComplete(e);
+            _received.Writer.TryComplete(e);
         }
     }
 
@@ -329,8 +309,83 @@ public sealed partial class DtlsSession
 
     internal unsafe int InboundPending => _inbound is null ? 0 : _inboundLength;
 
-    /// <summary>Our BIO's write: one record, one datagram.</summary>
-    internal void SendDatagram(ReadOnlySpan<byte> datagram) => _sender!.Send(datagram);
+    // The head of a record that OpenSSL's buffering BIO cut off at the end of a write (see
+    // DatagramPacker); sent with the rest of the record on the next write or on the flush.
+    private byte[]? _outboundTail;
+    private int _outboundTailLength;
+
+    /// <summary>
+    /// Our BIO's write, under <see cref="_lock"/>: whole records, cut into datagrams of at most
+    /// <see cref="DtlsOptions.Mtu"/> minus the IP/UDP headers (see <see cref="DatagramPacker"/>).
+    /// </summary>
+    internal void SendRecords(ReadOnlySpan<byte> records)
+    {
+        if (_outboundTail is not null)
+        {
+            byte[] joined = System.Buffers.ArrayPool<byte>.Shared.Rent(_outboundTailLength + records.Length);
+            _outboundTail.AsSpan(0, _outboundTailLength).CopyTo(joined);
+            records.CopyTo(joined.AsSpan(_outboundTailLength));
+            int length = _outboundTailLength + records.Length;
+            ReturnOutboundTail();
+            try
+            {
+                SendWholeRecords(joined.AsSpan(0, length));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(joined);
+            }
+
+            return;
+        }
+
+        SendWholeRecords(records);
+    }
+
+    /// <summary>Our BIO's flush: a flight is complete, so whatever is held goes out as it is.</summary>
+    internal void FlushRecords()
+    {
+        if (_outboundTail is not null)
+        {
+            try
+            {
+                _sender.Send(_outboundTail.AsSpan(0, _outboundTailLength));
+            }
+            finally
+            {
+                ReturnOutboundTail();
+            }
+        }
+    }
+
+    private void SendWholeRecords(ReadOnlySpan<byte> records)
+    {
+        int limit = _context.Options.Mtu - HeaderOverhead;
+        while (!records.IsEmpty)
+        {
+            int length = DatagramPacker.NextDatagram(records, limit);
+            if (length == 0)
+            {
+                _outboundTail = System.Buffers.ArrayPool<byte>.Shared.Rent(records.Length);
+                _outboundTailLength = records.Length;
+                records.CopyTo(_outboundTail);
+                return;
+            }
+
+            _sender.Send(records.Slice(0, length));
+            records = records.Slice(length);
+        }
+    }
+
+    private void ReturnOutboundTail()
+    {
+        if (_outboundTail is { } tail)
+        {
+            _outboundTail = null;
+            _outboundTailLength = 0;
+            System.Buffers.ArrayPool<byte>.Shared.Return(tail);
+        }
+    }
 
     private DtlsException RecordFailure(int sslError, string call)
     {
@@ -342,54 +397,7 @@ public sealed partial class DtlsSession
             errors);
         _state = SessionState.Failed;
         _failure = failure;
-        WakeReceivers();
+        _received.Writer.TryComplete(failure);
         return failure;
-    }
-
-    /// <summary>Under <see cref="_lock"/>: CancelAsync runs the waiters' callbacks on the thread pool, never inline here.</summary>
-    private void WakeReceivers() => _ = _ended.CancelAsync();
-
-    /// <summary>Over OpenSSL's socket BIO: waits until a datagram is readable (true) or <paramref name="timeout"/> passes (false).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> WaitReadableAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        // A zero-byte peek completes when a datagram is queued, without taking it: OpenSSL reads it.
-        if (timeout == Timeout.InfiniteTimeSpan && !cancellationToken.CanBeCanceled)
-        {
-            try
-            {
-                await _socket!.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, _ended.Token).ConfigureAwait(false);
-            }
-            catch (SocketException)
-            {
-                // An ICMP error for an earlier send; let OpenSSL's read see what is there.
-            }
-            catch (OperationCanceledException) when (_state != SessionState.Disposed)
-            {
-                // The session ended on another receive; the caller's next read reports it.
-            }
-
-            return true;
-        }
-
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _ended.Token);
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            linked.CancelAfter(timeout);
-        }
-
-        try
-        {
-            await _socket!.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _state != SessionState.Disposed)
-        {
-            return false;
-        }
-        catch (SocketException)
-        {
-        }
-
-        return true;
     }
 }

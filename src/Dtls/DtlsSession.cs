@@ -24,12 +24,10 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private readonly DtlsContext _context;
     private readonly SafeSslHandle _ssl;
     private readonly Lock _lock = new();
-    private readonly Socket? _socket;
-    private readonly IDatagramSender? _sender;
+    private readonly IDatagramSender _sender;
     private readonly IDisposable? _ownedTransport;
-    private Socket? _ownedSocket;
     private DtlsContext? _ownedContext;
-    private readonly Channel<PooledDatagram>? _received;
+    private readonly Channel<PooledDatagram> _received;
     private readonly Lock _receiveGate = new();
     private readonly string? _resumptionKey;
     private GCHandle _self;
@@ -50,44 +48,37 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     /// <summary>
     /// Creates a session over a UDP socket that is already connected to the peer (step 2 of the recipe).
-    /// The socket stays owned by the caller; dispose the session before the socket.
+    /// The session receives on the socket with one async loop and hands each datagram, once its
+    /// records have passed the record filter, to OpenSSL through this library's datagram BIO; see
+    /// docs/architecture.md. The socket stays owned by the caller; dispose the session before the socket.
     /// </summary>
     /// <param name="context">A client context for <see cref="ConnectAsync"/>, a server context for <see cref="AcceptAsync"/>.</param>
-    /// <param name="socket">A connected UDP socket. It is switched to non-blocking mode.</param>
-    /// <param name="io">Whether OpenSSL (<c>BIO_new_dgram</c>) or .NET (our datagram BIO) does the socket I/O.</param>
-    /// <exception cref="ArgumentException">The socket is not a connected UDP socket.</exception>
+    /// <param name="socket">A connected UDP socket (IPv4 or IPv6). The session starts receiving on it at once.</param>
+    /// <exception cref="ArgumentException">The socket is not a connected UDP socket over IPv4 or IPv6.</exception>
     /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
-    public DtlsSession(DtlsContext context, Socket socket, DtlsSocketIo io = DtlsSocketIo.OpenSsl)
-        : this(context, io == DtlsSocketIo.OpenSsl ? CheckSocket(socket) : null, io == DtlsSocketIo.Managed ? new ConnectedSocketDriver(CheckSocket(socket), ownsSocket: false) : null, ownsTransport: true)
+    public DtlsSession(DtlsContext context, Socket socket)
+        : this(context, new ConnectedSocketDriver(CheckSocket(socket), ownsSocket: false), ownsTransport: true)
     {
     }
 
-    // receiveQueueCapacity: over our BIO, the receive queue's bound; 0 keeps DtlsOptions.ReceiveQueueCapacity
+    // receiveQueueCapacity: the receive queue's bound; 0 keeps DtlsOptions.ReceiveQueueCapacity
     // (DtlsListener passes its MaxQueuedDatagramsPerSession).
-    internal DtlsSession(DtlsContext context, Socket? socket, IDatagramSender? sender, bool ownsTransport, int receiveQueueCapacity = 0)
+    internal DtlsSession(DtlsContext context, IDatagramSender sender, bool ownsTransport, int receiveQueueCapacity = 0)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(sender);
         _context = context;
-        _socket = socket;
         _sender = sender;
         _ownedTransport = ownsTransport ? sender as IDisposable : null;
-        if (sender is not null)
-        {
-            _received = Channel.CreateBounded<PooledDatagram>(
-                new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
-                dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
-        }
+        _received = Channel.CreateBounded<PooledDatagram>(
+            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
+            dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
 
         bool ok = false;
         try
         {
             ObjectDisposedException.ThrowIf(context.IsDisposed, context);
             context.Handle.DangerousAddRef(ref _contextReferenced);
-            if (socket is not null)
-            {
-                socket.Blocking = false;
-            }
-
             _self = GCHandle.Alloc(this);
             DtlsDiagnostics.CallbackHandleAllocated();
             ErrorQueue.Clear();
@@ -151,10 +142,10 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     public int MaxDatagramPayload { get; private set; }
 
     /// <summary>The local endpoint of the socket.</summary>
-    public EndPoint? LocalEndPoint => _socket?.LocalEndPoint ?? _sender?.LocalEndPoint;
+    public EndPoint? LocalEndPoint => _sender.LocalEndPoint;
 
     /// <summary>The peer's endpoint.</summary>
-    public EndPoint? RemoteEndPoint => _socket?.RemoteEndPoint ?? _sender?.RemoteEndPoint;
+    public EndPoint? RemoteEndPoint => _sender.RemoteEndPoint;
 
     /// <summary>Received datagrams dropped because the receive queue was full.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _droppedDatagrams);
@@ -173,8 +164,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     internal string? ExpectedHost { get; private set; }
 
-    internal int HeaderOverhead =>
-        _sender?.HeaderOverhead ?? SocketAddressing.HeaderOverhead(_socket?.RemoteEndPoint?.AddressFamily);
+    internal int HeaderOverhead => _sender.HeaderOverhead;
 
     long IDtlsTimerTarget.TimerDue => Interlocked.Read(ref _timerDue);
 
@@ -186,6 +176,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             throw SettingErrors.Invalid(nameof(socket), "DTLS needs a UDP (datagram) socket.");
         }
 
+        if (socket.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw SettingErrors.Invalid(nameof(socket), $"DTLS runs over UDP on IPv4 or IPv6; this socket's address family is {socket.AddressFamily}.");
+        }
+
         if (!socket.Connected || socket.RemoteEndPoint is null)
         {
             throw SettingErrors.Invalid(nameof(socket), "The socket must be connected to the peer (Socket.Connect) before a session is created on it.");
@@ -194,21 +189,9 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         return socket;
     }
 
-    private unsafe void AttachBio()
+    private void AttachBio()
     {
-        SafeBioHandle bio;
-        if (_socket is not null)
-        {
-            bio = ErrorQueue.ThrowIfInvalid(LibCrypto.BIO_new_dgram((int)_socket.SafeHandle.DangerousGetHandle(), LibCrypto.BIO_NOCLOSE), "BIO_new_dgram");
-            using SafeBioAddrHandle peer = SocketAddressing.ToBioAddr((IPEndPoint)_socket.RemoteEndPoint!);
-            // A connected BIO uses send() and knows the peer's family, hence the right header overhead.
-            LibCrypto.BIO_ctrl_set_connected(bio, peer);
-        }
-        else
-        {
-            bio = DatagramBio.Create(_self);
-        }
-
+        SafeBioHandle bio = DatagramBio.Create(_self);
         SSL_set_bio(_ssl, bio, bio);
         bio.TransferOwnership();
     }
@@ -217,7 +200,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     {
         resumptionKey = null;
         DtlsOptions options = _context.Options;
-        // DESIGN §6: an explicit MTU, never one guessed by querying the socket.
+        // docs/architecture.md (secure defaults): an explicit MTU, never one guessed by querying the socket.
         SSL_set_options(_ssl, SSL_OP_NO_QUERY_MTU);
         if (DTLS_set_link_mtu(_ssl, options.Mtu) != 1)
         {
@@ -335,10 +318,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
         }
 
-        _ended.Cancel(); // after _state became Disposed, so that a woken receive sees the disposal
-        if (_received is not null)
+        _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
+        lock (_receiveGate)
         {
-            _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
+            // Under the gate a receive holds from its peek to its copy: a datagram is returned to the
+            // pool either by that receive or here, never by both.
             while (_received.Reader.TryRead(out PooledDatagram d))
             {
                 d.Return();
@@ -347,12 +331,9 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
         Release();
         RemoteCertificate?.Dispose();
-        // DESIGN §4's order: session, then socket, then context.
-        _ownedSocket?.Dispose();
+        // docs/architecture.md's order: session (with the transport it owns), then context.
         _ownedContext?.Dispose();
     }
-
-    internal void OwnSocket(Socket socket) => _ownedSocket = socket;
 
     internal void OwnContext() => _ownedContext = _context;
 
@@ -391,7 +372,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         {
             if ((SSL_get_shutdown(_ssl) & SSL_SENT_SHUTDOWN) == 0)
             {
-                using SocketLease lease = new(_socket);
                 ErrorQueue.Clear();
                 _ = SSL_shutdown(_ssl);
                 ErrorQueue.Clear();

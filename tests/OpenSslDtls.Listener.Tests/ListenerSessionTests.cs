@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using NUnit.Framework;
 using OpenSsl.Dtls;
@@ -43,7 +44,7 @@ public class ListenerSessionTests
         });
         await using EchoServer echo = EchoServer.Start(listener);
         using DtlsContext clientContext = ClientContext();
-        await using DtlsSession session = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listener.LocalEndPoint.Port), clientContext, DtlsSocketIo.OpenSsl, ct);
+        await using DtlsSession session = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listener.LocalEndPoint.Port), clientContext, ct);
         await EchoAsync(session, RandomNumberGenerator.GetBytes(300), ct);
     }
     [Test]
@@ -61,7 +62,7 @@ public class ListenerSessionTests
             // Bounded concurrency so that a 2-core machine is not asked for 1000 key exchanges at
             // once; every session stays open until all have connected.
             await ForEachAsync(Clients, 32, async i =>
-                sessions[i] = await DtlsClient.ConnectAsync(listener.LocalEndPoint, clientContext, DtlsSocketIo.OpenSsl, ct), ct);
+                sessions[i] = await DtlsClient.ConnectAsync(listener.LocalEndPoint, clientContext, ct), ct);
 
             Assert.That(await WaitUntilAsync(() => listener.Statistics.ActiveSessions == Clients, TimeSpan.FromSeconds(10), ct), Is.True,
                 $"all {Clients} sessions live at once: {listener.Statistics}");
@@ -111,14 +112,20 @@ public class ListenerSessionTests
         Assert.That(await oldServerSide.ReceiveAsync(buffer, ct), Is.EqualTo(3));
         Task<int> oldReceive = oldServerSide.ReceiveAsync(buffer, ct).AsTask();
 
-        // The "restarted" client: a new session on the same socket (same address and port) that
-        // starts over without a close_notify, as a client that crashed and came back would.
-        await using var second = new DtlsSession(clientContext, first.Socket);
+        // The "restarted" client: it crashes (its socket closes, no close_notify) and comes back on
+        // the same address and port with a new session, as a rebooted device would.
+        var clientAddress = (IPEndPoint)first.Socket.LocalEndPoint!;
+        EndPoint server = first.Socket.RemoteEndPoint!;
+        first.Socket.Dispose();
+        using var again = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        again.Bind(clientAddress);
+        again.Connect(server);
+        await using var second = new DtlsSession(clientContext, again);
         await second.ConnectAsync(ct);
         DtlsSession newServerSide = await listener.AcceptAsync(ct);
 
         Assert.That(newServerSide, Is.Not.SameAs(oldServerSide));
-        Assert.That(newServerSide.RemoteEndPoint, Is.EqualTo(first.Socket.LocalEndPoint));
+        Assert.That(newServerSide.RemoteEndPoint, Is.EqualTo(clientAddress));
         Assert.That(async () => await oldServerSide.ReceiveAsync(buffer, ct), Throws.InstanceOf<ObjectDisposedException>().Or.InstanceOf<DtlsException>());
         Assert.That(async () => await oldReceive, Throws.InstanceOf<DtlsException>(), "a reader of the replaced session learns why");
         DtlsListenerStatistics stats = listener.Statistics;

@@ -41,7 +41,7 @@ public sealed partial class DtlsListener
         DtlsSession session;
         try
         {
-            session = new DtlsSession(_context, null, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
+            session = new DtlsSession(_context, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
         }
         catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
         {

@@ -25,7 +25,7 @@ public sealed partial class DtlsSession
     {
         lock (_lock)
         {
-            if (_state != SessionState.Created || _socket is not null)
+            if (_state != SessionState.Created)
             {
                 return false;
             }

@@ -21,19 +21,15 @@ public sealed class HandshakeTests : DtlsFixture
     private static X509Certificate2 CertificateFor(ServerKey key) =>
         key == ServerKey.Rsa2048 ? DtlsTestCertificates.RsaSelfSigned : DtlsTestCertificates.EcdsaSelfSigned;
 
-    [TestCase(ServerKey.Rsa2048, DtlsSocketIo.OpenSsl, DtlsSocketIo.OpenSsl)]
-    [TestCase(ServerKey.Rsa2048, DtlsSocketIo.Managed, DtlsSocketIo.Managed)]
-    [TestCase(ServerKey.EcdsaP256, DtlsSocketIo.OpenSsl, DtlsSocketIo.OpenSsl)]
-    [TestCase(ServerKey.EcdsaP256, DtlsSocketIo.Managed, DtlsSocketIo.Managed)]
-    [TestCase(ServerKey.EcdsaP256, DtlsSocketIo.OpenSsl, DtlsSocketIo.Managed)]
-    [TestCase(ServerKey.Rsa2048, DtlsSocketIo.Managed, DtlsSocketIo.OpenSsl)]
+    [TestCase(ServerKey.Rsa2048)]
+    [TestCase(ServerKey.EcdsaP256)]
     [CancelAfter(20_000)]
-    public async Task Server_certificate_handshake_echoes_bytes_unchanged(ServerKey key, DtlsSocketIo serverIo, DtlsSocketIo clientIo, CancellationToken cancellationToken)
+    public async Task Server_certificate_handshake_echoes_bytes_unchanged(ServerKey key, CancellationToken cancellationToken)
     {
         X509Certificate2 certificate = CertificateFor(key);
         using var serverContext = new DtlsContext(new DtlsServerOptions { Certificate = certificate });
         using var clientContext = new DtlsContext(new DtlsClientOptions { TrustedCertificates = [certificate], TargetHost = DtlsTestCertificates.Host });
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, serverIo, clientIo);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         string algorithm = key == ServerKey.Rsa2048 ? "_RSA_" : "_ECDSA_";
         Assert.Multiple(() =>
@@ -59,10 +55,9 @@ public sealed class HandshakeTests : DtlsFixture
         }
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Mutual_authentication_shows_each_side_the_other_certificate(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Mutual_authentication_shows_each_side_the_other_certificate(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions
         {
@@ -76,7 +71,7 @@ public sealed class HandshakeTests : DtlsFixture
             TrustedCertificates = [DtlsTestCertificates.Ca],
             TargetHost = DtlsTestCertificates.Host,
         });
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         Assert.Multiple(() =>
         {
@@ -124,10 +119,9 @@ public sealed class HandshakeTests : DtlsFixture
         });
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Psk_with_matching_keys_handshakes_with_a_psk_suite_and_echoes(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Psk_with_matching_keys_handshakes_with_a_psk_suite_and_echoes(CancellationToken cancellationToken)
     {
         byte[] key = RandomNumberGenerator.GetBytes(32);
         using var serverContext = new DtlsContext(new DtlsServerOptions
@@ -136,7 +130,7 @@ public sealed class HandshakeTests : DtlsFixture
             PskKeyLookup = identity => identity == "device-7" ? key : null,
         });
         using var clientContext = new DtlsContext(new DtlsClientOptions { PskIdentity = "device-7", PskKey = key });
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         Assert.Multiple(() =>
         {
@@ -150,10 +144,9 @@ public sealed class HandshakeTests : DtlsFixture
         Assert.That(await pair.EchoAsync(payload, cancellationToken), Is.EqualTo(payload));
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Psk_with_mismatching_keys_fails_promptly_without_retransmitting(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Psk_with_mismatching_keys_fails_promptly_without_retransmitting(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions
         {
@@ -166,7 +159,7 @@ public sealed class HandshakeTests : DtlsFixture
             PskKey = RandomNumberGenerator.GetBytes(32),
             HandshakeTimeout = TimeSpan.FromSeconds(30),
         });
-        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, io, io);
+        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext);
         HandshakeOutcome outcome = await pair.HandshakeExpectingFailureAsync(cancellationToken);
 
         Assert.Multiple(() =>
@@ -198,10 +191,9 @@ public sealed class HandshakeTests : DtlsFixture
         });
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Alpn_agrees_on_the_server_preferred_common_protocol(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Alpn_agrees_on_the_server_preferred_common_protocol(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions
         {
@@ -214,7 +206,7 @@ public sealed class HandshakeTests : DtlsFixture
             TargetHost = DtlsTestCertificates.Host,
             ApplicationProtocols = ["webrtc", "coap", "other"],
         });
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         Assert.Multiple(() =>
         {
@@ -251,10 +243,9 @@ public sealed class HandshakeTests : DtlsFixture
         });
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Srtp_profile_and_exported_keying_material_agree_on_both_sides(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Srtp_profile_and_exported_keying_material_agree_on_both_sides(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions
         {
@@ -271,7 +262,7 @@ public sealed class HandshakeTests : DtlsFixture
         var exported = new List<byte[]>();
         for (int i = 0; i < 2; i++)
         {
-            await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+            await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
             byte[] client = pair.Client.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", [], 60, useContext: false);
             byte[] server = pair.Server.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", [], 60, useContext: false);
             Assert.Multiple(() =>
@@ -288,10 +279,9 @@ public sealed class HandshakeTests : DtlsFixture
         Assert.That(exported[1], Is.Not.EqualTo(exported[0]), "each association has its own keys");
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Second_connection_with_the_same_contexts_is_resumed(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Second_connection_with_the_same_contexts_is_resumed(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.Server });
         using var clientContext = new DtlsContext(new DtlsClientOptions
@@ -310,7 +300,7 @@ public sealed class HandshakeTests : DtlsFixture
             Socket clientSocket = LoopbackPair.Bound();
             serverSocket.Connect(clientSocket.LocalEndPoint!);
             clientSocket.Connect(serverSocket.LocalEndPoint!);
-            await using (LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket, io, io))
+            await using (LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket))
             {
                 await pair.HandshakeAsync(cancellationToken);
                 resumed.Add((pair.Client.IsResumed, pair.Server.IsResumed));
@@ -326,10 +316,9 @@ public sealed class HandshakeTests : DtlsFixture
         Assert.That(resumed, Is.EqualTo(new[] { (false, false), (true, true) }));
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(30_000)]
-    public async Task Mtu_576_fragments_an_rsa_4096_chain_and_limits_datagrams(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Mtu_576_fragments_an_rsa_4096_chain_and_limits_datagrams(CancellationToken cancellationToken)
     {
         const int mtu = 576;
         DtlsTestCertificates.Rsa4096Chain chain = DtlsTestCertificates.Rsa4096;
@@ -352,7 +341,7 @@ public sealed class HandshakeTests : DtlsFixture
         Socket clientSocket = LoopbackPair.Bound();
         serverSocket.Connect(relay.EndPoint);
         clientSocket.Connect(relay.EndPoint);
-        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket, io, io);
+        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket);
         await pair.HandshakeAsync(cancellationToken);
 
         Assert.Multiple(() =>
@@ -375,10 +364,9 @@ public sealed class HandshakeTests : DtlsFixture
         });
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Lost_flight_is_retransmitted_and_the_handshake_completes(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Lost_flight_is_retransmitted_and_the_handshake_completes(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions
         {
@@ -398,7 +386,7 @@ public sealed class HandshakeTests : DtlsFixture
         Socket clientSocket = LoopbackPair.Bound();
         serverSocket.Connect(relay.EndPoint);
         clientSocket.Connect(relay.EndPoint);
-        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket, io, io);
+        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket);
         var clock = Stopwatch.StartNew();
         await pair.HandshakeAsync(cancellationToken);
 

@@ -17,17 +17,16 @@ public sealed class LifetimeTests : DtlsFixture
 
     private static DtlsContext Server() => new(new DtlsServerOptions { Certificate = DtlsTestCertificates.EcdsaSelfSigned });
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Handshake_with_a_silent_peer_times_out_after_HandshakeTimeout(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Handshake_with_a_silent_peer_times_out_after_HandshakeTimeout(CancellationToken cancellationToken)
     {
         // The "server" is a bound socket that nobody reads: every ClientHello goes unanswered.
         (Socket silent, Socket clientSocket) = LoopbackPair.CreateConnectedSockets();
         using (silent)
         using (clientSocket)
         using (DtlsContext context = TrustingClient(TimeSpan.FromSeconds(2)))
-        await using (var client = new DtlsSession(context, clientSocket, io))
+        await using (var client = new DtlsSession(context, clientSocket))
         {
             var clock = Stopwatch.StartNew();
             Exception? failure = await LoopbackPair.CaptureAsync(() => client.ConnectAsync(cancellationToken));
@@ -47,10 +46,9 @@ public sealed class LifetimeTests : DtlsFixture
         }
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Cancelling_a_handshake_throws_OperationCanceled_and_frees_everything(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Cancelling_a_handshake_throws_OperationCanceled_and_frees_everything(CancellationToken cancellationToken)
     {
         long nativeBefore = DtlsDiagnostics.LiveNativeHandles;
         long callbacksBefore = DtlsDiagnostics.LiveCallbackHandles;
@@ -59,7 +57,7 @@ public sealed class LifetimeTests : DtlsFixture
         using (clientSocket)
         {
             using (DtlsContext context = TrustingClient())
-            await using (var client = new DtlsSession(context, clientSocket, io))
+            await using (var client = new DtlsSession(context, clientSocket))
             {
                 Assert.That(DtlsDiagnostics.LiveCallbackHandles, Is.EqualTo(callbacksBefore + 1), "a live session holds one callback handle");
                 using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -84,10 +82,9 @@ public sealed class LifetimeTests : DtlsFixture
         }
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task DtlsClient_cancelled_mid_handshake_frees_its_socket_and_session(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task DtlsClient_cancelled_mid_handshake_frees_its_socket_and_session(CancellationToken cancellationToken)
     {
         long nativeBefore = DtlsDiagnostics.LiveNativeHandles;
         long callbacksBefore = DtlsDiagnostics.LiveCallbackHandles;
@@ -95,7 +92,7 @@ public sealed class LifetimeTests : DtlsFixture
         using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         using (DtlsContext context = TrustingClient())
         {
-            Task<DtlsSession> connect = DtlsClient.ConnectAsync(silent.LocalEndPoint!, context, io, cancel.Token);
+            Task<DtlsSession> connect = DtlsClient.ConnectAsync(silent.LocalEndPoint!, context, cancel.Token);
             await silent.ReceiveAsync(new byte[2048], SocketFlags.None, cancellationToken);
             cancel.Cancel();
 
@@ -135,16 +132,14 @@ public sealed class LifetimeTests : DtlsFixture
         });
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl, true)]
-    [TestCase(DtlsSocketIo.Managed, true)]
-    [TestCase(DtlsSocketIo.OpenSsl, false)]
-    [TestCase(DtlsSocketIo.Managed, false)]
+    [TestCase(true)]
+    [TestCase(false)]
     [CancelAfter(15_000)]
-    public async Task Shutdown_makes_the_peer_receive_return_zero(DtlsSocketIo io, bool clientCloses, CancellationToken cancellationToken)
+    public async Task Shutdown_makes_the_peer_receive_return_zero(bool clientCloses, CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = TrustingClient();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
         (DtlsSession closing, DtlsSession other) = clientCloses ? (pair.Client, pair.Server) : (pair.Server, pair.Client);
 
         byte[] buffer = new byte[2048];
@@ -170,7 +165,7 @@ public sealed class LifetimeTests : DtlsFixture
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = TrustingClient();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, DtlsSocketIo.OpenSsl, DtlsSocketIo.OpenSsl);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         // Socket.Dispose would wait forever if the session held the descriptor between calls.
         Task dispose = Task.Run(pair.ClientSocket.Dispose, cancellationToken);
@@ -179,14 +174,13 @@ public sealed class LifetimeTests : DtlsFixture
         Assert.That(failure, Is.InstanceOf<ObjectDisposedException>().With.Message.Contains("dispose the session first"));
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Close_notify_completes_every_pending_receive_with_zero(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Close_notify_completes_every_pending_receive_with_zero(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = TrustingClient();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         // Three receives wait at once, with and without a cancellable token; one close_notify must end them all.
         Task<int>[] pending =
@@ -201,16 +195,14 @@ public sealed class LifetimeTests : DtlsFixture
         Assert.That(results, Is.All.Zero);
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl, false)]
-    [TestCase(DtlsSocketIo.Managed, false)]
-    [TestCase(DtlsSocketIo.OpenSsl, true)]
-    [TestCase(DtlsSocketIo.Managed, true)]
+    [TestCase(false)]
+    [TestCase(true)]
     [CancelAfter(15_000)]
-    public async Task Disposing_while_a_receive_is_pending_completes_it_with_ObjectDisposed(DtlsSocketIo io, bool cancellableReceive, CancellationToken cancellationToken)
+    public async Task Disposing_while_a_receive_is_pending_completes_it_with_ObjectDisposed(bool cancellableReceive, CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = TrustingClient();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         byte[] buffer = new byte[2048];
         Task<Exception?> pending = LoopbackPair.CaptureAsync(async () => await pair.Client.ReceiveAsync(buffer, cancellableReceive ? cancellationToken : CancellationToken.None));
@@ -226,14 +218,13 @@ public sealed class LifetimeTests : DtlsFixture
         Assert.That(async () => await pair.Client.SendAsync(new byte[1], cancellationToken), Throws.InstanceOf<ObjectDisposedException>());
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Cancelling_a_pending_receive_leaves_the_session_usable(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Cancelling_a_pending_receive_leaves_the_session_usable(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = TrustingClient();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         byte[] buffer = new byte[2048];
         using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -247,17 +238,16 @@ public sealed class LifetimeTests : DtlsFixture
         Assert.That(await pair.EchoAsync(payload, cancellationToken), Is.EqualTo(payload));
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Disposing_during_a_handshake_fails_it_with_ObjectDisposed(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Disposing_during_a_handshake_fails_it_with_ObjectDisposed(CancellationToken cancellationToken)
     {
         (Socket silent, Socket clientSocket) = LoopbackPair.CreateConnectedSockets();
         using (silent)
         using (clientSocket)
         using (DtlsContext context = TrustingClient())
         {
-            await using var client = new DtlsSession(context, clientSocket, io);
+            await using var client = new DtlsSession(context, clientSocket);
             Task<Exception?> connect = LoopbackPair.CaptureAsync(() => client.ConnectAsync(cancellationToken));
             await silent.ReceiveAsync(new byte[2048], SocketFlags.None, cancellationToken);
             client.Dispose();
@@ -265,14 +255,13 @@ public sealed class LifetimeTests : DtlsFixture
         }
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Context_disposed_while_sessions_live_does_not_disturb_them_but_refuses_new_ones(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Context_disposed_while_sessions_live_does_not_disturb_them_but_refuses_new_ones(CancellationToken cancellationToken)
     {
         DtlsContext serverContext = Server();
         DtlsContext clientContext = TrustingClient();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
         serverContext.Dispose();
         clientContext.Dispose();
         clientContext.Dispose();
@@ -290,7 +279,7 @@ public sealed class LifetimeTests : DtlsFixture
             Exception? failure = null;
             try
             {
-                late = new DtlsSession(clientContext, a, io);
+                late = new DtlsSession(clientContext, a);
             }
             catch (Exception e)
             {

@@ -55,12 +55,10 @@ internal sealed class LoopbackPair : IAsyncDisposable
     public static LoopbackPair Create(
         DtlsContext serverContext,
         DtlsContext clientContext,
-        DtlsSocketIo serverIo = DtlsSocketIo.OpenSsl,
-        DtlsSocketIo clientIo = DtlsSocketIo.OpenSsl,
         int receiveBufferSize = 0)
     {
         (Socket serverSocket, Socket clientSocket) = CreateConnectedSockets(receiveBufferSize);
-        return Create(serverContext, clientContext, serverSocket, clientSocket, serverIo, clientIo);
+        return Create(serverContext, clientContext, serverSocket, clientSocket);
     }
 
     /// <summary>Creates both sessions over the given connected sockets, which the pair then owns.</summary>
@@ -68,15 +66,13 @@ internal sealed class LoopbackPair : IAsyncDisposable
         DtlsContext serverContext,
         DtlsContext clientContext,
         Socket serverSocket,
-        Socket clientSocket,
-        DtlsSocketIo serverIo = DtlsSocketIo.OpenSsl,
-        DtlsSocketIo clientIo = DtlsSocketIo.OpenSsl)
+        Socket clientSocket)
     {
         DtlsSession? server = null;
         try
         {
-            server = new DtlsSession(serverContext, serverSocket, serverIo);
-            var client = new DtlsSession(clientContext, clientSocket, clientIo);
+            server = new DtlsSession(serverContext, serverSocket);
+            var client = new DtlsSession(clientContext, clientSocket);
             return new LoopbackPair(serverSocket, clientSocket, server, client);
         }
         catch
@@ -93,11 +89,9 @@ internal sealed class LoopbackPair : IAsyncDisposable
         DtlsContext serverContext,
         DtlsContext clientContext,
         CancellationToken cancellationToken,
-        DtlsSocketIo serverIo = DtlsSocketIo.OpenSsl,
-        DtlsSocketIo clientIo = DtlsSocketIo.OpenSsl,
         int receiveBufferSize = 0)
     {
-        LoopbackPair pair = Create(serverContext, clientContext, serverIo, clientIo, receiveBufferSize);
+        LoopbackPair pair = Create(serverContext, clientContext, receiveBufferSize);
         try
         {
             await pair.HandshakeAsync(cancellationToken);
@@ -212,7 +206,7 @@ public abstract class DtlsFixture
         (Socket a, Socket b) = LoopbackPair.CreateConnectedSockets();
         using (a)
         using (b)
-        using (new DtlsSession(context, a, DtlsSocketIo.Managed))
+        using (new DtlsSession(context, a))
         {
         }
     }

@@ -17,14 +17,13 @@ public sealed class RecordTests : DtlsFixture
         TargetHost = DtlsTestCertificates.Host,
     });
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Send_larger_than_MaxDatagramPayload_or_empty_is_an_ArgumentException(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Send_larger_than_MaxDatagramPayload_or_empty_is_an_ArgumentException(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = Client();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
         int max = pair.Client.MaxDatagramPayload;
 
         Assert.Multiple(() =>
@@ -41,14 +40,13 @@ public sealed class RecordTests : DtlsFixture
         Assert.That(await pair.EchoAsync(payload, cancellationToken), Is.EqualTo(payload));
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Receive_into_a_too_small_buffer_throws_and_keeps_the_datagram(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Receive_into_a_too_small_buffer_throws_and_keeps_the_datagram(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = Client();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         byte[] first = RandomNumberGenerator.GetBytes(100);
         byte[] second = RandomNumberGenerator.GetBytes(40);
@@ -68,14 +66,13 @@ public sealed class RecordTests : DtlsFixture
         Assert.That(rest.AsSpan(0, n).ToArray(), Is.EqualTo(second), "and the next one follows it");
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(15_000)]
-    public async Task Datagram_boundaries_are_preserved(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Datagram_boundaries_are_preserved(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = Client();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
 
         byte[][] sent = [.. Enumerable.Range(1, 20).Select(i => RandomNumberGenerator.GetBytes(i * 37))];
         foreach (byte[] datagram in sent)
@@ -91,14 +88,13 @@ public sealed class RecordTests : DtlsFixture
         }
     }
 
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(20_000)]
-    public async Task Blocking_Connect_Accept_Send_and_Receive_work_from_threads(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Blocking_Connect_Accept_Send_and_Receive_work_from_threads(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = Client();
-        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, io, io);
+        await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext);
 
         byte[] payload = RandomNumberGenerator.GetBytes(777);
         Task server = Task.Factory.StartNew(
@@ -140,14 +136,13 @@ public sealed class RecordTests : DtlsFixture
     /// <see cref="Window"/> messages in flight, so 32 datagrams at most are queued anywhere and the
     /// loopback never has a reason to drop one: the check is exact.
     /// </summary>
-    [TestCase(DtlsSocketIo.OpenSsl)]
-    [TestCase(DtlsSocketIo.Managed)]
+    [Test]
     [CancelAfter(30_000)]
-    public async Task Eight_tasks_send_and_receive_concurrently_on_one_session_without_loss_or_corruption(DtlsSocketIo io, CancellationToken cancellationToken)
+    public async Task Eight_tasks_send_and_receive_concurrently_on_one_session_without_loss_or_corruption(CancellationToken cancellationToken)
     {
         using DtlsContext serverContext = Server();
         using DtlsContext clientContext = Client();
-        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io, receiveBufferSize: 1 << 20);
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, receiveBufferSize: 1 << 20);
 
         const int total = Workers * MessagesPerWorker;
         using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
