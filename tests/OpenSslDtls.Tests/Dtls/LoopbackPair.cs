@@ -38,16 +38,16 @@ internal sealed class LoopbackPair : IAsyncDisposable
         return (a, b);
     }
 
-    /// <summary>A UDP socket bound to an ephemeral port on 127.0.0.1.</summary>
-    public static Socket Bound(int receiveBufferSize = 0, int port = 0)
+    /// <summary>A UDP socket bound to an ephemeral port on 127.0.0.1 (or ::1 for <see cref="AddressFamily.InterNetworkV6"/>).</summary>
+    public static Socket Bound(int receiveBufferSize = 0, int port = 0, AddressFamily family = AddressFamily.InterNetwork)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         if (receiveBufferSize > 0)
         {
             socket.ReceiveBufferSize = receiveBufferSize;
         }
 
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        socket.Bind(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, port));
         return socket;
     }
 

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace OpenSslDtls.Tests.Dtls;
 
 /// <summary>
-/// A UDP relay on 127.0.0.1 between a client and a server, standing in for the network: it forwards
+/// A UDP relay on 127.0.0.1 (or ::1) between a client and a server, standing in for the network: it forwards
 /// each datagram unchanged, records its size, and drops those <see cref="Drop"/> selects. The server
 /// socket and the client socket both connect to <see cref="EndPoint"/>.
 /// </summary>
@@ -21,7 +21,7 @@ internal sealed class UdpRelay : IDisposable
     public UdpRelay(EndPoint server)
     {
         Server = server;
-        _socket = LoopbackPair.Bound();
+        _socket = LoopbackPair.Bound(family: server.AddressFamily);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _loop = RunAsync();
     }
@@ -44,7 +44,7 @@ internal sealed class UdpRelay : IDisposable
     private async Task RunAsync()
     {
         byte[] buffer = new byte[65536];
-        var any = new IPEndPoint(IPAddress.Any, 0);
+        var any = new IPEndPoint(Server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         try
         {
             while (true)
