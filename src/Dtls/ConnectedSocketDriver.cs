@@ -46,18 +46,24 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
 
     public void Send(ReadOnlySpan<byte> datagram)
     {
-        try
+        // A connected UDP socket reports an ICMP error from an earlier send on the next call and
+        // sends nothing in that call (Linux: the pending SO_ERROR), so one retry sends this datagram.
+        // If that fails too, the datagram is lost, as UDP datagrams may be: DTLS retransmits flights.
+        for (int attempt = 0; attempt < 2; attempt++)
         {
-            _socket.Send(datagram, SocketFlags.None);
-        }
-        catch (SocketException e) when (IsTransient(e.SocketErrorCode))
-        {
-            // The datagram is lost, as UDP datagrams may be: DTLS retransmits handshake flights.
-            NoteTransient(e.SocketErrorCode);
-        }
-        catch (ObjectDisposedException e) when (!_stop.IsCancellationRequested)
-        {
-            throw SocketDisposedFirst(e);
+            try
+            {
+                _socket.Send(datagram, SocketFlags.None);
+                return;
+            }
+            catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+            {
+                NoteTransient(e.SocketErrorCode);
+            }
+            catch (ObjectDisposedException e) when (!_stop.IsCancellationRequested)
+            {
+                throw SocketDisposedFirst(e);
+            }
         }
     }
 

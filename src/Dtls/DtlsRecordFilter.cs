@@ -40,43 +40,114 @@ internal static class DtlsRecordFilter
     }
 
     /// <summary>True if every record in <paramref name="datagram"/> is framed as DTLS and no encrypted record is shorter than <paramref name="minimumEncrypted"/>.</summary>
-    public static bool IsWellFormed(ReadOnlySpan<byte> datagram, int minimumEncrypted)
+    public static bool IsWellFormed(ReadOnlySpan<byte> datagram, int minimumEncrypted) =>
+        Inspect(datagram, minimumEncrypted) != RecordVerdict.Malformed;
+
+    /// <summary>
+    /// Checks every record of <paramref name="datagram"/>: <see cref="RecordVerdict.Malformed"/> if any is
+    /// not framed as DTLS or is an encrypted record shorter than <paramref name="minimumEncrypted"/>;
+    /// <see cref="RecordVerdict.HasPlaintextWarnings"/> if it is well formed but holds a plaintext
+    /// (epoch 0) warning alert other than close_notify, which <see cref="WithoutPlaintextWarnings"/>
+    /// removes. OpenSSL 3.0's DTLS fails a handshake on a single such warning ("too many warn alerts"),
+    /// though a warning asks for no action (RFC 5246 §7.2) and GnuTLS carries on; in epoch 0 it is
+    /// also unauthenticated, so anyone on the path could forge it.
+    /// </summary>
+    public static RecordVerdict Inspect(ReadOnlySpan<byte> datagram, int minimumEncrypted)
     {
         if (datagram.IsEmpty)
         {
-            return false;
+            return RecordVerdict.Malformed;
         }
 
+        RecordVerdict verdict = RecordVerdict.WellFormed;
         while (!datagram.IsEmpty)
         {
             byte type = datagram[0];
-            if (type is >= 0x20 and <= 0x3F || type == 25)
+            if (type is >= 0x20 and <= 0x3F || type is 25 or 26)
             {
-                // A DTLS 1.3 unified header or ACK (RFC 9147 §4): not ours to parse.
-                return true;
+                // A DTLS 1.3 unified header (RFC 9147 §4), a connection-ID record (RFC 9146) or a DTLS 1.3
+                // ACK: framed differently, not ours to parse; OpenSSL checks them.
+                return verdict;
             }
 
             // change_cipher_spec, alert, handshake, application_data: nothing else is ever valid here.
             if (type is < 20 or > 23 || datagram.Length < HeaderLength || datagram[1] != 0xFE)
             {
-                return false;
+                return RecordVerdict.Malformed;
             }
 
             int length = BinaryPrimitives.ReadUInt16BigEndian(datagram.Slice(11, 2));
             if (HeaderLength + length > datagram.Length)
             {
-                return false;
+                return RecordVerdict.Malformed;
             }
 
             bool encrypted = datagram[3] != 0 || datagram[4] != 0;
             if (encrypted && length < minimumEncrypted)
             {
-                return false;
+                return RecordVerdict.Malformed;
+            }
+
+            if (IsPlaintextWarning(datagram, encrypted, length))
+            {
+                verdict = RecordVerdict.HasPlaintextWarnings;
             }
 
             datagram = datagram.Slice(HeaderLength + length);
         }
 
-        return true;
+        return verdict;
     }
+
+    /// <summary>
+    /// Copies the records of a datagram that <see cref="Inspect"/> found well formed into
+    /// <paramref name="destination"/> (at least as long), leaving out its plaintext warning alerts;
+    /// returns the bytes written and, in <paramref name="removed"/>, how many records were left out.
+    /// </summary>
+    public static int WithoutPlaintextWarnings(ReadOnlySpan<byte> datagram, Span<byte> destination, out int removed)
+    {
+        int written = 0;
+        removed = 0;
+        while (!datagram.IsEmpty)
+        {
+            if (datagram[0] is >= 0x20 and <= 0x3F || datagram[0] is 25 or 26)
+            {
+                datagram.CopyTo(destination.Slice(written));
+                return written + datagram.Length;
+            }
+
+            int length = BinaryPrimitives.ReadUInt16BigEndian(datagram.Slice(11, 2));
+            ReadOnlySpan<byte> record = datagram.Slice(0, HeaderLength + length);
+            if (IsPlaintextWarning(record, datagram[3] != 0 || datagram[4] != 0, length))
+            {
+                removed++;
+            }
+            else
+            {
+                record.CopyTo(destination.Slice(written));
+                written += record.Length;
+            }
+
+            datagram = datagram.Slice(record.Length);
+        }
+
+        return written;
+    }
+
+    // An alert record in epoch 0 of level warning (1), except close_notify (0), which ends the association.
+    private static bool IsPlaintextWarning(ReadOnlySpan<byte> record, bool encrypted, int length) =>
+        record[0] == 21 && !encrypted && length == 2 && record[HeaderLength] == 1 && record[HeaderLength + 1] != 0;
+}
+
+/// <summary>What <see cref="DtlsRecordFilter.Inspect"/> found in a datagram.</summary>
+internal enum RecordVerdict
+{
+    /// <summary>Some record is not DTLS, or cannot be a record of this session: drop the datagram.</summary>
+    Malformed,
+
+    /// <summary>Every record may go to OpenSSL.</summary>
+    WellFormed,
+
+    /// <summary>Well formed, with plaintext warning alerts to leave out first.</summary>
+    HasPlaintextWarnings,
 }

@@ -123,7 +123,7 @@ public sealed partial class DtlsSession
                 {
                     if (read == 0)
                     {
-                        Interlocked.Increment(ref _emptyRecords);
+                        Interlocked.Increment(ref _ignoredRecords);
                         continue;
                     }
 
@@ -150,15 +150,19 @@ public sealed partial class DtlsSession
 
     private const int EndOfStream = -2;
 
-    private long _emptyRecords;
+    private long _ignoredRecords;
 
     private long _rejectedDatagrams;
 
     /// <summary>Received datagrams dropped before OpenSSL saw them because their records were malformed (empty, truncated, an unknown record type, an encrypted record too short for the cipher): forged or corrupt.</summary>
     public long RejectedDatagrams => Interlocked.Read(ref _rejectedDatagrams);
 
-    /// <summary>Zero-length application_data records received and skipped (they carry no datagram).</summary>
-    public long EmptyRecordsSkipped => Interlocked.Read(ref _emptyRecords);
+    /// <summary>
+    /// Records received in otherwise good datagrams and skipped: zero-length application_data records
+    /// (they carry no datagram) and plaintext warning alerts (they ask for nothing, and OpenSSL 3.0
+    /// would fail a handshake on one; see the README's "Semantics worth knowing").
+    /// </summary>
+    public long IgnoredRecords => Interlocked.Read(ref _ignoredRecords);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveQueuedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
@@ -201,19 +205,22 @@ public sealed partial class DtlsSession
     /// </summary>
     internal unsafe bool ProcessDatagram(ReadOnlySpan<byte> datagram)
     {
+        // A forged or corrupt datagram must not reach OpenSSL, which ends a session on some of them
+        // (see DtlsRecordFilter): dropped and counted, whatever the transport.
+        switch (DtlsRecordFilter.Inspect(datagram, MinimumEncryptedRecord))
+        {
+            case RecordVerdict.Malformed:
+                Interlocked.Increment(ref _rejectedDatagrams);
+                return IsAlive;
+            case RecordVerdict.HasPlaintextWarnings:
+                return ProcessWithoutPlaintextWarnings(datagram);
+        }
+
         lock (_lock)
         {
-            if (_state is SessionState.Disposed or SessionState.Failed)
+            if (!IsAlive)
             {
                 return false;
-            }
-
-            // A forged or corrupt datagram must not reach OpenSSL, which ends a session on some of them
-            // (see DtlsRecordFilter): dropped and counted, whatever the transport.
-            if (!DtlsRecordFilter.IsWellFormed(datagram, MinimumEncryptedRecord))
-            {
-                Interlocked.Increment(ref _rejectedDatagrams);
-                return true;
             }
 
             fixed (byte* p = datagram)
@@ -239,7 +246,25 @@ public sealed partial class DtlsSession
                 }
             }
 
-            return _state is not (SessionState.Failed or SessionState.Disposed);
+            return IsAlive;
+        }
+    }
+
+    private bool IsAlive => _state is not (SessionState.Failed or SessionState.Disposed);
+
+    /// <summary>Rare path: the datagram minus its plaintext warning alerts (see <see cref="DtlsRecordFilter.Inspect"/>).</summary>
+    private bool ProcessWithoutPlaintextWarnings(ReadOnlySpan<byte> datagram)
+    {
+        byte[] rest = ArrayPool<byte>.Shared.Rent(datagram.Length);
+        try
+        {
+            int length = DtlsRecordFilter.WithoutPlaintextWarnings(datagram, rest, out int removed);
+            Interlocked.Add(ref _ignoredRecords, removed);
+            return length == 0 ? IsAlive : ProcessDatagram(rest.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rest);
         }
     }
 

@@ -11,9 +11,9 @@ namespace OpenSslDtls.Tests.Dtls;
 /// </summary>
 internal sealed class UdpRelay : IDisposable
 {
-    private readonly Socket _socket;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private Socket _socket;
+    private CancellationTokenSource _stop = new();
+    private Task _loop;
     private EndPoint? _client;
     private int _fromClient;
     private int _fromServer;
@@ -40,6 +40,13 @@ internal sealed class UdpRelay : IDisposable
 
     /// <summary>Every datagram seen: direction, length, and whether it was dropped.</summary>
     public ConcurrentQueue<(bool FromClient, int Length, bool Dropped)> Seen { get; } = new();
+
+    /// <summary>Sends <paramref name="datagram"/> from the relay to the client (or the server), as if the other side had sent it: an on-path forgery.</summary>
+    public void Inject(bool toClient, ReadOnlySpan<byte> datagram)
+    {
+        EndPoint to = toClient ? _client ?? throw new InvalidOperationException("No client has sent anything yet.") : Server;
+        _socket.SendTo(datagram, SocketFlags.None, to);
+    }
 
     private async Task RunAsync()
     {
@@ -85,6 +92,22 @@ internal sealed class UdpRelay : IDisposable
         catch (SocketException)
         {
         }
+    }
+
+    /// <summary>
+    /// Closes the relay's port for as long as <paramref name="whileClosed"/> runs (datagrams sent to it
+    /// meanwhile are answered by ICMP port unreachable), then serves again on the same port.
+    /// </summary>
+    public async Task CloseForAsync(Func<Task> whileClosed)
+    {
+        _stop.Cancel();
+        _socket.Dispose();
+        await _loop;
+        _stop.Dispose();
+        await whileClosed();
+        _stop = new CancellationTokenSource();
+        _socket = LoopbackPair.Bound(port: EndPoint.Port, family: EndPoint.AddressFamily);
+        _loop = RunAsync();
     }
 
     public void Dispose()

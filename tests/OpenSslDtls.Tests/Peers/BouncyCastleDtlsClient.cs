@@ -13,8 +13,12 @@ namespace OpenSslDtls.Tests.Peers;
 /// </summary>
 internal static class BouncyCastleDtlsClient
 {
-    /// <summary>Connects to <paramref name="server"/>, sends <paramref name="payload"/>, returns what came back and the server certificate's DER.</summary>
-    public static (byte[] Echo, byte[] ServerCertificate) Echo(IPEndPoint server, byte[] payload, TimeSpan timeout)
+    /// <summary>
+    /// Connects to <paramref name="server"/>, sends <paramref name="emptyRecordsFirst"/> zero-length
+    /// application_data records (RFC 5246 §6.2.1 allows them), then <paramref name="payload"/>, and
+    /// returns what came back and the server certificate's DER.
+    /// </summary>
+    public static (byte[] Echo, byte[] ServerCertificate) Echo(IPEndPoint server, byte[] payload, TimeSpan timeout, int emptyRecordsFirst = 0)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         socket.Connect(server);
@@ -23,6 +27,11 @@ internal static class BouncyCastleDtlsClient
         DtlsTransport transport = protocol.Connect(client, new UdpTransport(socket, (int)timeout.TotalMilliseconds));
         try
         {
+            for (int i = 0; i < emptyRecordsFirst; i++)
+            {
+                transport.Send(payload, 0, 0);
+            }
+
             transport.Send(payload, 0, payload.Length);
             byte[] buffer = new byte[transport.GetReceiveLimit()];
             int n = transport.Receive(buffer, 0, buffer.Length, (int)timeout.TotalMilliseconds);
