@@ -114,7 +114,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         }
         catch (SocketException e)
         {
-            session.OnTransportFailed(e);
+            session.OnTransportFailed(session.TransportFailure(e));
         }
         finally
         {

@@ -27,7 +27,7 @@ public sealed partial class DtlsSession
 
     /// <summary>Sends <paramref name="datagram"/> as one DTLS record in one UDP datagram.</summary>
     /// <exception cref="ArgumentException">The payload is empty or larger than <see cref="MaxDatagramPayload"/>; it is never split or truncated.</exception>
-    /// <exception cref="InvalidOperationException">The handshake has not completed.</exception>
+    /// <exception cref="InvalidOperationException">The handshake has not completed, or <see cref="ShutdownAsync"/> was called.</exception>
     /// <exception cref="DtlsException">The session failed.</exception>
     public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default)
     {
@@ -51,6 +51,13 @@ public sealed partial class DtlsSession
         lock (_lock)
         {
             ThrowIfNotEstablished();
+            if ((SSL_get_shutdown(_ssl) & SSL_SENT_SHUTDOWN) != 0)
+            {
+                // OpenSSL would fail the write ("protocol is shutdown") and the session with it; the
+                // session can still receive after its own close_notify, so this is only misuse.
+                throw new InvalidOperationException("ShutdownAsync already sent close_notify: this session can still receive, but not send.");
+            }
+
             if (datagram.IsEmpty || datagram.Length > MaxDatagramPayload)
             {
                 throw new ArgumentException(
@@ -184,10 +191,13 @@ public sealed partial class DtlsSession
                         throw new ArgumentException($"The buffer holds {buffer.Length} bytes but the next datagram has {next.Length}; it is kept for a call with a larger buffer.", nameof(buffer));
                     }
 
-                    reader.TryRead(out next);
-                    next.Buffer.AsSpan(0, next.Length).CopyTo(buffer.Span);
-                    next.Return();
-                    return next.Length;
+                    // The gate (which Dispose's drain also takes) keeps the peeked datagram at the head.
+                    if (reader.TryRead(out PooledDatagram taken))
+                    {
+                        taken.Buffer.AsSpan(0, taken.Length).CopyTo(buffer.Span);
+                        taken.Return();
+                        return taken.Length;
+                    }
                 }
             }
 

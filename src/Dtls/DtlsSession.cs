@@ -386,9 +386,19 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         if (_callbackException is { } e)
         {
             _callbackException = null;
+            if (e is SocketException socketError)
+            {
+                // A send that failed for good (not an ICMP error, which the transport absorbs).
+                throw TransportFailure(socketError);
+            }
+
             ExceptionDispatchInfo.Throw(e);
         }
     }
+
+    /// <summary>A socket failure as this library reports it: a <see cref="DtlsException"/> whose inner exception is the socket's.</summary>
+    internal DtlsException TransportFailure(SocketException e) =>
+        new($"The DTLS session with {RemoteEndPoint} failed on the socket: {e.Message} ({e.SocketErrorCode})", e);
 
     internal void RecordAlert(int value, bool sent)
     {

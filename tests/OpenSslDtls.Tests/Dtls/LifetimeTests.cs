@@ -154,7 +154,9 @@ public sealed class LifetimeTests : DtlsFixture
             Assert.That(await other.ReceiveAsync(buffer, cancellationToken), Is.Zero, "and keeps doing so");
         });
 
-        // After close_notify the closing side can still receive what the other side sends.
+        // A send after its own close_notify is misuse, not a session failure: the closing side can
+        // still receive what the other side sends.
+        Assert.That(async () => await closing.SendAsync("more"u8.ToArray(), cancellationToken), Throws.InvalidOperationException.With.Message.Contains("ShutdownAsync"));
         await other.SendAsync("reply"u8.ToArray(), cancellationToken);
         Assert.That(await closing.ReceiveAsync(buffer, cancellationToken), Is.EqualTo(5));
     }
