@@ -13,7 +13,7 @@ internal interface IDtlsTimerTarget
 }
 
 /// <summary>
-/// One timer for every session in the process (DESIGN §3): a priority queue of due times served by a
+/// One timer for every session in the process (docs/architecture.md, timers): a priority queue of due times served by a
 /// single <see cref="Timer"/> that is armed only while something is due, so an idle process spends
 /// no CPU. Entries are never removed; a target whose <see cref="IDtlsTimerTarget.TimerDue"/> moved
 /// is skipped when its stale entry comes up.

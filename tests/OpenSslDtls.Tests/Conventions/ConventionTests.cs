@@ -7,7 +7,7 @@ using OpenSsl.Interop;
 
 namespace OpenSslDtls.Tests.Conventions;
 
-/// <summary>The rules of DESIGN.md §1 and §4 that reflection can check.</summary>
+/// <summary>The rules of docs/architecture.md (layers, ownership) that reflection can check.</summary>
 public class ConventionTests
 {
     private static readonly Assembly Interop = typeof(LibSsl).Assembly;

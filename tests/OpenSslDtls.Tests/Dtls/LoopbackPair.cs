@@ -8,7 +8,7 @@ namespace OpenSslDtls.Tests.Dtls;
 
 /// <summary>
 /// Two UDP sockets on 127.0.0.1 connected to each other, a server session on one and a client
-/// session on the other. Disposing disposes the sessions, then the sockets (DESIGN §4's order).
+/// session on the other. Disposing disposes the sessions, then the sockets (docs/architecture.md, ownership).
 /// </summary>
 internal sealed class LoopbackPair : IAsyncDisposable
 {

@@ -9,7 +9,7 @@ namespace OpenSslDtls.Tests.Interop;
 
 /// <summary>
 /// What goes wrong says why: each failure of the three steps, and of loading OpenSSL, surfaces with the text
-/// OpenSSL put in the thread's error queue (DESIGN §5).
+/// OpenSSL put in the thread's error queue (docs/architecture.md, errors).
 /// </summary>
 [TestFixture]
 public sealed class FailureTests

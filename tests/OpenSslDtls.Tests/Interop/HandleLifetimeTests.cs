@@ -8,7 +8,7 @@ namespace OpenSslDtls.Tests.Interop;
 
 /// <summary>
 /// Native objects are freed once, when their owner is disposed, and <see cref="OpenSslHandle.LiveCount"/> tells
-/// when one is not (DESIGN §4). The count is process-wide, so nothing else may create handles meanwhile.
+/// when one is not (docs/architecture.md, ownership). The count is process-wide, so nothing else may create handles meanwhile.
 /// </summary>
 [TestFixture]
 [NonParallelizable]

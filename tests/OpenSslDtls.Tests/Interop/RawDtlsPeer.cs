@@ -208,7 +208,7 @@ internal sealed class RawDtlsPeer : IDisposable
         switch (error)
         {
             case LibSsl.SSL_ERROR_WANT_READ or LibSsl.SSL_ERROR_WANT_WRITE:
-                return; // a state that drives the pump, not a failure (DESIGN §5)
+                return; // a state that drives the pump, not a failure (docs/architecture.md, errors)
             case LibSsl.SSL_ERROR_ZERO_RETURN:
                 Closed = true;
                 return;

@@ -8,7 +8,7 @@ using OpenSslDtls.Tests.Support;
 namespace OpenSslDtls.Tests.Interop;
 
 /// <summary>
-/// Lost flights are resent by the retransmission timer, driven from outside OpenSSL the way DESIGN §3 asks:
+/// Lost flights are resent by the retransmission timer, driven from outside OpenSSL the way docs/architecture.md (timers) asks:
 /// <c>DTLSv1_get_timeout</c> says how long to wait, <c>DTLSv1_handle_timeout</c> resends when it expires.
 /// A relay on loopback drops the first datagram in each direction, which is the first flight of each side
 /// (the ClientHello, then the server's ServerHello...ServerHelloDone).
