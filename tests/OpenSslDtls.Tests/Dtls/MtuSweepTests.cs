@@ -71,6 +71,7 @@ public sealed class MtuSweepTests : DtlsFixture
                     await using var client = new DtlsSession(clientContext, clientSocket);
                     await Task.WhenAll(server.AcceptAsync(cancellationToken).AsTask(), client.ConnectAsync(cancellationToken).AsTask());
                     Assert.That(client.IsResumed, Is.EqualTo(resumed), $"Mtu {mtu}: the second handshake resumes the first");
+                    Assert.That(client.MaxDatagramPayload, Is.InRange(1, Math.Min(16384, mtu - headers)), $"Mtu {mtu}: a record carries at most 2^14 bytes and fits the datagram");
                     byte[] payload = RandomNumberGenerator.GetBytes(client.MaxDatagramPayload);
                     await client.SendAsync(payload, cancellationToken);
                     byte[] received = new byte[payload.Length];
