@@ -136,7 +136,7 @@ public sealed class ContextValidationTests : DtlsFixture
     [Test]
     public void Psk_identity_without_key_names_PskKey()
     {
-        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentity = "device" }).Dispose(), nameof(DtlsClientOptions.PskKey));
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "device" }).Dispose(), nameof(DtlsClientOptions.PskKey));
     }
 
     [Test]
