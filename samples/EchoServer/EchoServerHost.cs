@@ -125,7 +125,18 @@ internal static class EchoServerHost
         long datagrams = 0;
         string reason = "close_notify";
         EchoLog.SessionOpened(log, peer, session.ProtocolVersion, session.CipherSuite, session.NegotiatedApplicationProtocol ?? "-",
-            session.PskIdentity is { } identity ? $" psk_identity {identity}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
+            session.PskIdentity is { } identity ? $" psk_identity {SampleArguments.FormatIdentity(identity.Span)}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
+        if (session.SrtpProfile is not null)
+        {
+            // One line per session on stdout, for scripts and tests to compare with the peer's keys.
+            string line = SampleArguments.SrtpLine(session.GetSrtpKeys());
+            lock (Console.Out)
+            {
+                Console.Out.WriteLine(line);
+                Console.Out.Flush();
+            }
+        }
+
         byte[] buffer = new byte[MaxRecordPlaintext];
         try
         {
@@ -180,14 +191,19 @@ internal static class EchoServerHost
     {
         certificate = null;
         error = null;
-        string? pskIdentity = null;
-        byte[] pskKey = [];
-        if (settings.Psk is not null && !SampleArguments.TryParsePsk(settings.Psk, out pskIdentity, out pskKey, out error))
+        // Keyed by the identity's exact bytes (as hex): identities that differ in one byte are different clients.
+        var pskKeys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string psk in settings.Psk)
         {
-            return null;
+            if (!SampleArguments.TryParsePsk(psk, out byte[] identity, out byte[] key, out error))
+            {
+                return null;
+            }
+
+            pskKeys[Convert.ToHexString(identity)] = key;
         }
 
-        if (settings.CertificateFile is null && settings.Psk is null)
+        if (settings.CertificateFile is null && pskKeys.Count == 0)
         {
             certificate = SelfSignedCertificate.CreateForLocalhost();
         }
@@ -239,7 +255,13 @@ internal static class EchoServerHost
             CaFile = settings.CaFile,
             RequestClientCertificate = settings.CaFile is not null,
             RequireClientCertificate = settings.RequireClientCertificate,
-            PskKeyLookup = pskIdentity is null ? null : identity => identity == pskIdentity ? pskKey : null,
+            PskKeyLookup = pskKeys.Count == 0 ? null : request => pskKeys.TryGetValue(Convert.ToHexString(request.Identity.Span), out byte[]? key) ? key : null,
+            PskIdentityHint = settings.PskHint,
+            CipherList = settings.CipherList,
+            InsecureAllowLegacyCipherSuites = settings.AllowLegacyCiphers,
+            SrtpProfiles = SampleArguments.ParseSrtp(settings.Srtp),
+            KeyLog = SampleArguments.KeyLogTo(settings.KeyLogFile),
+            EnableSessionTickets = !settings.NoTickets,
             Mtu = settings.Mtu,
             ApplicationProtocols = SampleArguments.ParseAlpn(settings.Alpn),
         };
