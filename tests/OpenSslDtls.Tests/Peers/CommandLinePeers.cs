@@ -106,6 +106,12 @@ public sealed class EchoListener : IAsyncDisposable
 
     public string Port => EndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>The label of the exports every accepted session records (RFC 5764 §4.2's).</summary>
+    public const string ExportLabel = "EXTRACTOR-dtls_srtp";
+
+    /// <summary>Bytes recorded; the TLS 1.2 PRF gives every shorter export as a prefix of this one.</summary>
+    public const int ExportLength = 88;
+
     private readonly Channel<AcceptedSession> _accepted = Channel.CreateUnbounded<AcceptedSession>();
 
     public static EchoListener Start(DtlsServerOptions options) =>
@@ -146,7 +152,8 @@ public sealed class EchoListener : IAsyncDisposable
                 session.CipherSuite,
                 session.PskIdentity?.ToArray(),
                 session.SrtpProfile is null ? null : session.GetSrtpKeys(),
-                session.SrtpProfile is null ? null : session.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", 16),
+                session.ExportKeyingMaterial(ExportLabel, ExportLength),
+                session.ExportKeyingMaterial(ExportLabel, [], ExportLength),
                 session.IsResumed));
             _ = EchoAsync(session);
         }
@@ -182,4 +189,6 @@ public sealed class EchoListener : IAsyncDisposable
 }
 
 /// <summary>What <see cref="EchoListener"/> saw of one session.</summary>
-public sealed record AcceptedSession(string? CipherSuite, byte[]? PskIdentity, DtlsSrtpKeys? SrtpKeys, byte[]? SrtpExport16, bool IsResumed);
+/// <param name="NoContextExport"><see cref="EchoListener.ExportLength"/> bytes exported with <see cref="EchoListener.ExportLabel"/> and no context.</param>
+/// <param name="EmptyContextExport">The same with an empty context (RFC 5705: a different input).</param>
+public sealed record AcceptedSession(string? CipherSuite, byte[]? PskIdentity, DtlsSrtpKeys? SrtpKeys, byte[] NoContextExport, byte[] EmptyContextExport, bool IsResumed);
