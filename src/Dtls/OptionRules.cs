@@ -58,7 +58,8 @@ internal static class OptionRules
             throw SettingErrors.OutOfRange(nameof(o.ReceiveQueueCapacity), o.ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         }
 
-        if (o.MaximumProtocol is { } max && max < o.MinimumProtocol)
+        // DTLS version numbers count down (RFC 6347 §4.1: 1.2 is 0xFEFD, 1.3 is 0xFEFC): a larger number is an older version.
+        if (o.MaximumProtocol is { } max && (int)max > (int)o.MinimumProtocol)
         {
             throw SettingErrors.Invalid(nameof(o.MaximumProtocol), $"MaximumProtocol {max} is below MinimumProtocol {o.MinimumProtocol}.");
         }
