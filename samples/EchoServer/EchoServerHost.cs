@@ -38,7 +38,7 @@ internal static class EchoServerHost
             }));
         ILogger log = loggers.CreateLogger("EchoServer");
 
-        DtlsServerOptions? serverOptions = CreateServerOptions(settings, out X509Certificate2? certificate, out string? error);
+        DtlsServerOptions? serverOptions = CreateServerOptions(settings, out X509Certificate2? certificate, out string? fingerprint, out string? error);
         using (certificate)
         {
             if (serverOptions is null)
@@ -64,6 +64,12 @@ internal static class EchoServerHost
             catch (SocketException e)
             {
                 return SampleArguments.Fail(SampleArguments.Failure, $"cannot listen on {settings.Host}:{settings.Port}: {e.Message}");
+            }
+
+            // Only once the options proved valid, so that a bad option is the one line on stderr.
+            if (fingerprint is not null)
+            {
+                Console.Error.WriteLine($"fingerprint SHA256 {fingerprint}");
             }
 
             await ServeAsync(listener, serverOptions, log, stop.Token).ConfigureAwait(false);
@@ -187,9 +193,10 @@ internal static class EchoServerHost
         }
     }
 
-    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, out X509Certificate2? certificate, out string? error)
+    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, out X509Certificate2? certificate, out string? fingerprint, out string? error)
     {
         certificate = null;
+        fingerprint = null;
         error = null;
         // Keyed by the identity's exact bytes (as hex): identities that differ in one byte are different clients.
         var pskKeys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -227,7 +234,7 @@ internal static class EchoServerHost
         {
             try
             {
-                Console.Error.WriteLine($"fingerprint SHA256 {SelfSignedCertificate.Fingerprint(leaf)}");
+                fingerprint = SelfSignedCertificate.Fingerprint(leaf);
                 if (settings.CertificateOutputFile is not null)
                 {
                     File.WriteAllText(settings.CertificateOutputFile, leaf.ExportCertificatePem() + "\n");

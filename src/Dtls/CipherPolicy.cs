@@ -32,7 +32,8 @@ internal static class CipherPolicy
         {
             throw SettingErrors.Invalid(
                 nameof(DtlsOptions.CipherList),
-                $"CipherList '{list}' enables suites that are not AEAD with ECDHE, PSK or ECDHE-PSK key exchange: {string.Join(':', refused)}. " +
+                $"CipherList '{list}' enables suites that are not AEAD with ECDHE, PSK or ECDHE-PSK key exchange: {string.Join(':', refused.Take(8))}" +
+                (refused.Count > 8 ? $" and {refused.Count - 8} more. " : ". ") +
                 $"Remove them, or set {nameof(DtlsOptions.InsecureAllowLegacyCipherSuites)} to allow them.");
         }
     }
