@@ -120,7 +120,7 @@ public static class DtlsClient
                     {
                         await (await other.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
                     }
-                    catch (Exception e) when (e is OperationCanceledException or DtlsException or TimeoutException or SocketException)
+                    catch (Exception e) when (e is OperationCanceledException or DtlsException or TimeoutException or SocketException or ObjectDisposedException)
                     {
                     }
                 }

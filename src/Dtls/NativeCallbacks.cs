@@ -186,9 +186,15 @@ internal static unsafe class NativeCallbacks
             byte[] id = session.TakeWireIdentity(cString);
             session.PskIdentityBytes = id;
             ReadOnlyMemory<byte>? key = lookup(new DtlsPskRequest(id, session.RemoteEndPoint));
-            if (key is not { Length: > 0 } k || k.Length > maxPskLength)
+            if (key is not { Length: > 0 } k)
             {
                 return 0; // Unknown identity: OpenSSL answers with a fatal unknown_psk_identity alert.
+            }
+
+            if (k.Length > maxPskLength)
+            {
+                session.StoreCallbackException(new InvalidOperationException($"PskKeyLookup returned a {k.Length}-byte key; OpenSSL accepts at most {maxPskLength} (PSK_MAX_PSK_LEN)."));
+                return 0;
             }
 
             k.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
