@@ -48,7 +48,7 @@ public sealed class MtuSweepTests : DtlsFixture
                     Certificate = chain.Leaf,
                     CertificateChain = [chain.Intermediate],
                     RequireClientCertificate = clientCertificate,
-                    TrustedCertificates = [DtlsTestCertificates.Ca],
+                    TrustedCertificates = clientCertificate ? [DtlsTestCertificates.Ca] : [],
                     Mtu = mtu,
                 });
                 using var clientContext = new DtlsContext(new DtlsClientOptions
