@@ -65,6 +65,24 @@ public sealed class LibcoapClientTests : CoapTestBase
         Assert.That(LoggedCiphers(server), Is.Empty, "no session may open without the device's key");
     }
 
+    [Test]
+    public async Task Options_the_server_cannot_honour_get_4_02_and_4_06([ValueSource(nameof(Clients))] string client)
+    {
+        string tool = ExternalTool.Require(client, "libcoap3-bin");
+        (_, int port) = await StartCoapServerAsync("--psk", $"device-1:{Hex("secret-of-device-1")}");
+        string[] psk = ["-u", "device-1", "-k", "secret-of-device-1"];
+
+        // Option 9 is critical (odd) and unknown to the server: 4.02 Bad Option (RFC 7252 §5.4.1).
+        PeerProcess critical = await CoapClientAsync(tool, port, [.. psk, "-O", "9,x"], "/hello");
+        Assert.That(critical.StandardError, Does.Contain("4.02 unsupported critical option 9"), critical.Report());
+
+        // Accept: application/link-format (40) for a text/plain resource: 4.06 Not Acceptable (§5.10.4).
+        PeerProcess accept = await CoapClientAsync(tool, port, [.. psk, "-A", "40"], "/hello");
+        Assert.That(accept.StandardError, Does.Contain("4.06"), accept.Report());
+        PeerProcess links = await CoapClientAsync(tool, port, [.. psk, "-A", "40"], "/.well-known/core");
+        Assert.That(links.StandardOutput.Trim(), Is.EqualTo(Links), links.Report());
+    }
+
     /// <summary>The five requests a device makes: the link format, /hello, /time (NON), 4.04 and 4.05.</summary>
     private async Task AssertResourcesAsync(string tool, int port, string[] credentials, string expectedDevice)
     {
