@@ -5,7 +5,7 @@ namespace OpenSslDtls.Samples.Tests.Coap;
 
 /// <summary>
 /// The npm peers in tests/js (node-dtls-client, node-coap-client, werift-dtls), installed there with
-/// <c>npm ci</c> by .ci/peers-coap.sh. Missing node or packages fail on CI and skip elsewhere.
+/// .ci/peers-coap.sh (npm install --no-save against the lock file). Missing node or packages fail on CI and skip elsewhere.
 /// </summary>
 internal static class JsPeers
 {
@@ -17,7 +17,7 @@ internal static class JsPeers
         string node = ExternalTool.Require("node", "nodejs");
         if (!System.IO.Directory.Exists(Path.Combine(Directory, "node_modules", "werift-dtls")))
         {
-            string message = $"the npm peers are not installed: run 'npm ci' in {Directory} (or bash .ci/peers-coap.sh)";
+            string message = $"the npm peers are not installed: run bash .ci/peers-coap.sh (npm install --no-save in {Directory})";
             if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
             {
                 Assert.Fail($"{message} (CI=true: .ci/run must provide them)");
