@@ -95,6 +95,69 @@ public sealed class WeriftTests : CoapTestBase
         });
     }
 
+    [Test]
+    public async Task Werift_client_reaches_our_listener_with_an_rsa_certificate()
+    {
+        (string node, string script) = JsPeers.Require("werift-peer.js");
+        (string certificate, string key) = RsaCertificate.Value;
+        await using var server = InProcessEchoServer.Start(new DtlsServerOptions { CertificateChainFile = certificate, PrivateKeyFile = key }, ExchangeTimeout);
+
+        PeerProcess run = await RunAsync(node, script, "--role", "client", "--port", Text(server.Port), "--cert", Pki.ClientCertificateFile, "--key", Pki.ClientKeyFile,
+            "--message", "rsa", "--export-length", "64");
+        JsonElement result = JsPeers.Result(run);
+        Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, run.Report());
+        (DtlsSession session, _) = await server.Echoed.WaitAsync(ExchangeTimeout);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+            Assert.That(result.GetProperty("echo").GetString(), Is.EqualTo("rsa"));
+            Assert.That(result.GetProperty("peerCertificateSha256").GetString(), Is.EqualTo(Sha256OfPem(certificate)));
+            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], 64, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
+        });
+    }
+
+    [Test]
+    public async Task Our_client_reaches_werift_server_with_an_rsa_certificate()
+    {
+        (string node, string script) = JsPeers.Require("werift-peer.js");
+        (string certificate, string key) = RsaCertificate.Value;
+        PeerProcess werift = Start(node, script, "--role", "server", "--cert", certificate, "--key", key, "--signature", "rsa", "--export-length", "64");
+        using JsonDocument listening = JsonDocument.Parse(await werift.WaitForOutputLineAsync("{\"listening\":", StartupTimeout));
+
+        using var timeout = new CancellationTokenSource(ExchangeTimeout);
+        await using DtlsSession session = await DtlsClient.ConnectAsync(
+            new IPEndPoint(IPAddress.Loopback, listening.RootElement.GetProperty("listening").GetInt32()),
+            new DtlsClientOptions { PinnedCertificateSha256 = [Sha256OfPem(certificate)], TargetHost = "localhost" },
+            timeout.Token);
+        await session.SendAsync("rsa"u8.ToArray(), timeout.Token);
+        byte[] buffer = new byte[256];
+        int received = await session.ReceiveAsync(buffer, timeout.Token);
+        await werift.WaitForExitAsync(ExchangeTimeout);
+        JsonElement result = JsPeers.Result(werift);
+
+        Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, werift.Report());
+        Assert.Multiple(() =>
+        {
+            Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+            Assert.That(Encoding.UTF8.GetString(buffer, 0, received), Is.EqualTo("rsa"));
+            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], 64, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
+        });
+    }
+
+    /// <summary>A self-signed RSA-2048 certificate for localhost (PEM files in the run's scratch directory): werift's other suite.</summary>
+    private static readonly Lazy<(string Certificate, string Key)> RsaCertificate = new(() =>
+    {
+        string directory = Directory.CreateDirectory(Path.Combine(Repository.Scratch, "rsa")).FullName;
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        (string certificateFile, string keyFile) = (Path.Combine(directory, "rsa.pem"), Path.Combine(directory, "rsa.key"));
+        File.WriteAllText(certificateFile, certificate.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem() + "\n");
+        return (certificateFile, keyFile);
+    });
+
     private static string[] SrtpArguments(int profile) => profile == 0 ? [] : ["--srtp", Text(profile)];
 
     private static void AssertSrtp(DtlsSession session, JsonElement result, int profile, string profileName)
