@@ -62,31 +62,24 @@ public sealed class WeriftTests : CoapTestBase
         [ValueSource(nameof(SrtpCases))] object[] srtp, [Values] bool mutual)
     {
         (int profile, string profileName, int exportLength) = ((int)srtp[0], (string)srtp[1], (int)srtp[2]);
-        (string node, string script) = JsPeers.Require("werift-peer.js");
-        PeerProcess werift = Start(node, [script, "--role", "server", "--cert", Pki.ServerCertificateFile, "--key", Pki.ServerKeyFile,
-            "--export-length", Text(exportLength), "--request-client-cert", mutual ? "true" : "false", .. SrtpArguments(profile)]);
-        using JsonDocument listening = JsonDocument.Parse(await werift.WaitForOutputLineAsync("{\"listening\":", StartupTimeout));
-        int port = listening.RootElement.GetProperty("listening").GetInt32();
-
-        using var timeout = new CancellationTokenSource(ExchangeTimeout);
-        await using DtlsSession session = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), new DtlsClientOptions
-        {
-            CaFile = Pki.CaFile,
-            TargetHost = "localhost",
-            CertificateChainFile = mutual ? Pki.ClientCertificateFile : null,
-            PrivateKeyFile = mutual ? Pki.ClientKeyFile : null,
-            SrtpProfiles = profile == 0 ? [] : [profileName],
-        }, timeout.Token);
-        await session.SendAsync("hello from .NET"u8.ToArray(), timeout.Token);
-        byte[] buffer = new byte[2048];
-        int received = await session.ReceiveAsync(buffer, timeout.Token);
-        await werift.WaitForExitAsync(ExchangeTimeout);
-        JsonElement result = JsPeers.Result(werift);
+        (_, string script) = JsPeers.Require("werift-peer.js");
+        (PeerProcess werift, JsonElement result, DtlsSession session, string echo) = await ExchangeWithWeriftServerAsync(
+            [script, "--role", "server", "--cert", Pki.ServerCertificateFile, "--key", Pki.ServerKeyFile,
+                "--export-length", Text(exportLength), "--request-client-cert", mutual ? "true" : "false", .. SrtpArguments(profile)],
+            new DtlsClientOptions
+            {
+                CaFile = Pki.CaFile,
+                TargetHost = "localhost",
+                CertificateChainFile = mutual ? Pki.ClientCertificateFile : null,
+                PrivateKeyFile = mutual ? Pki.ClientKeyFile : null,
+                SrtpProfiles = profile == 0 ? [] : [profileName],
+            });
+        await using DtlsSession closing = session;
 
         Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, werift.Report());
         Assert.Multiple(() =>
         {
-            Assert.That(Encoding.UTF8.GetString(buffer, 0, received), Is.EqualTo("hello from .NET"));
+            Assert.That(echo, Is.EqualTo("hello from .NET"));
             Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"));
             AssertSrtp(session, result, profile, profileName);
             Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], exportLength, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()), "exported keying material");
@@ -120,29 +113,35 @@ public sealed class WeriftTests : CoapTestBase
     [Test]
     public async Task Our_client_reaches_werift_server_with_an_rsa_certificate()
     {
-        (string node, string script) = JsPeers.Require("werift-peer.js");
+        (_, string script) = JsPeers.Require("werift-peer.js");
         (string certificate, string key) = RsaCertificate.Value;
-        PeerProcess werift = Start(node, script, "--role", "server", "--cert", certificate, "--key", key, "--signature", "rsa", "--export-length", "64");
-        using JsonDocument listening = JsonDocument.Parse(await werift.WaitForOutputLineAsync("{\"listening\":", StartupTimeout));
-
-        using var timeout = new CancellationTokenSource(ExchangeTimeout);
-        await using DtlsSession session = await DtlsClient.ConnectAsync(
-            new IPEndPoint(IPAddress.Loopback, listening.RootElement.GetProperty("listening").GetInt32()),
-            new DtlsClientOptions { PinnedCertificateSha256 = [Sha256OfPem(certificate)], TargetHost = "localhost" },
-            timeout.Token);
-        await session.SendAsync("rsa"u8.ToArray(), timeout.Token);
-        byte[] buffer = new byte[256];
-        int received = await session.ReceiveAsync(buffer, timeout.Token);
-        await werift.WaitForExitAsync(ExchangeTimeout);
-        JsonElement result = JsPeers.Result(werift);
+        (PeerProcess werift, JsonElement result, DtlsSession session, string echo) = await ExchangeWithWeriftServerAsync(
+            [script, "--role", "server", "--cert", certificate, "--key", key, "--signature", "rsa", "--export-length", "64"],
+            new DtlsClientOptions { PinnedCertificateSha256 = [Sha256OfPem(certificate)], TargetHost = "localhost" });
+        await using DtlsSession closing = session;
 
         Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, werift.Report());
         Assert.Multiple(() =>
         {
             Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
-            Assert.That(Encoding.UTF8.GetString(buffer, 0, received), Is.EqualTo("rsa"));
+            Assert.That(echo, Is.EqualTo("hello from .NET"));
             Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], 64, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
         });
+    }
+
+    /// <summary>Starts werift-peer.js as a server, connects our client, sends one datagram, reads the echo and waits for werift's result line.</summary>
+    private async Task<(PeerProcess Werift, JsonElement Result, DtlsSession Session, string Echo)> ExchangeWithWeriftServerAsync(string[] arguments, DtlsClientOptions options)
+    {
+        (string node, _) = JsPeers.Require("werift-peer.js");
+        PeerProcess werift = Start(node, arguments);
+        using JsonDocument listening = JsonDocument.Parse(await werift.WaitForOutputLineAsync("{\"listening\":", StartupTimeout));
+        using var timeout = new CancellationTokenSource(ExchangeTimeout);
+        DtlsSession session = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listening.RootElement.GetProperty("listening").GetInt32()), options, timeout.Token);
+        await session.SendAsync("hello from .NET"u8.ToArray(), timeout.Token);
+        byte[] buffer = new byte[2048];
+        int received = await session.ReceiveAsync(buffer, timeout.Token);
+        await werift.WaitForExitAsync(ExchangeTimeout);
+        return (werift, JsPeers.Result(werift), session, Encoding.UTF8.GetString(buffer, 0, received));
     }
 
     /// <summary>A self-signed RSA-2048 certificate for localhost (PEM files in the run's scratch directory): werift's other suite.</summary>
