@@ -83,6 +83,17 @@ public sealed class LibcoapClientTests : CoapTestBase
         Assert.That(links.StandardOutput.Trim(), Is.EqualTo(Links), links.Report());
     }
 
+    [Test]
+    public async Task A_device_reaches_the_server_over_ipv6_loopback([ValueSource(nameof(Clients))] string client)
+    {
+        string tool = ExternalTool.Require(client, "libcoap3-bin");
+        (PeerProcess server, int port) = await StartCoapServerAsync("--host", "::1", "--psk", $"device-1:{Hex("secret-of-device-1")}");
+
+        PeerProcess hello = await RunAsync(tool, "-B", "10", "-u", "device-1", "-k", "secret-of-device-1", $"coaps://[::1]:{Text(port)}/hello");
+        Assert.That(hello.StandardOutput.Trim(), Is.EqualTo("Hello, device-1!"), hello.Report());
+        Assert.That(server.StandardError, Does.Contain("session opened peer [::1]:"), server.Report());
+    }
+
     /// <summary>The five requests a device makes: the link format, /hello, /time (NON), 4.04 and 4.05.</summary>
     private async Task AssertResourcesAsync(string tool, int port, string[] credentials, string expectedDevice)
     {

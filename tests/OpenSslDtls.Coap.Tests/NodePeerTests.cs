@@ -54,6 +54,19 @@ public sealed class NodePeerTests : CoapTestBase
     }
 
     [Test]
+    public async Task Node_coap_client_reaches_CoapServer_over_ipv6_loopback()
+    {
+        (string node, string script) = JsPeers.Require("coap-requests.js");
+        (_, int port) = await StartCoapServerAsync("--host", "::1", "--psk", $"{Identity}:{Hex(Key)}");
+
+        PeerProcess run = await RunAsync(node, script, "--host", "::1", "--port", Text(port), "--identity", Identity, "--key", Key, "--request", "get /hello");
+        JsonElement result = JsPeers.Result(run);
+
+        Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, run.Report());
+        Assert.That(result.GetProperty("responses")[0].GetProperty("payload").GetString(), Is.EqualTo($"Hello, {Identity}!"));
+    }
+
+    [Test]
     public async Task Node_dtls_client_echoes_through_the_listener_with_each_aead_psk_suite(
         [Values("TLS_PSK_WITH_AES_128_GCM_SHA256", "TLS_PSK_WITH_AES_256_GCM_SHA384", "TLS_PSK_WITH_AES_128_CCM",
             "TLS_PSK_WITH_AES_256_CCM", "TLS_PSK_WITH_AES_128_CCM_8", "TLS_PSK_WITH_AES_256_CCM_8")] string cipher)

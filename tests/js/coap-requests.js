@@ -7,12 +7,13 @@ const { parseArgs, finish, deadline } = require("./args");
 
 const args = parseArgs(process.argv.slice(2));
 deadline(Number(args.timeout ?? 30000), "CoAP requests");
-const origin = `coaps://${args.host ?? "127.0.0.1"}:${args.port}`;
+const host = args.host ?? "127.0.0.1";
+const origin = `coaps://${host.includes(":") ? `[${host}]` : host}:${args.port}`; // IPv6 literals in brackets (RFC 3986)
 const security = { psk: { [args.identity]: args.key } };
 if (args.cipher) {
     security.ciphers = [args.cipher]; // passed through to node-dtls-client's createSocket options
 }
-CoapClient.setSecurityParams(args.host ?? "127.0.0.1", security);
+CoapClient.setSecurityParams(host, security);
 
 (async () => {
     const responses = [];
