@@ -31,6 +31,16 @@ public abstract class CoapTestBase : PeerProcessTestBase
             .Where(l => l.StartsWith("session opened ", StringComparison.Ordinal))
             .Select(l => l.Split(' ')[5])];
 
+    /// <summary>
+    /// Waits (bounded) until CoapServer has logged <paramref name="sessions"/> sessions and returns their suites:
+    /// the server writes each line before it answers, but its stderr reaches us asynchronously.
+    /// </summary>
+    protected static async Task<string[]> WaitForSessionsAsync(PeerProcess server, int sessions)
+    {
+        await server.WaitUntilAsync(p => LoggedCiphers(p).Length >= sessions, ExchangeTimeout, $"{sessions} 'session opened' lines on stderr");
+        return LoggedCiphers(server);
+    }
+
     /// <summary>A port P such that UDP P and P+1 are free now (libcoap's coap-server takes P for CoAP, P+1 for DTLS).</summary>
     protected static int FreePortPair()
     {

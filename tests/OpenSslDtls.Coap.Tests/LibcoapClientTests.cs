@@ -33,7 +33,7 @@ public sealed class LibcoapClientTests : CoapTestBase
             await AssertResourcesAsync(tool, port, psk, expectedDevice: identity);
         }
 
-        AssertCiphers(server, forcedCipher, 5 * Devices.Length);
+        await AssertCiphersAsync(server, forcedCipher, 5 * Devices.Length);
     }
 
     [Test]
@@ -47,7 +47,7 @@ public sealed class LibcoapClientTests : CoapTestBase
         // -C: verify the server's chain against the CA (and present our client certificate, which the server verifies with --ca).
         string[] pki = ["-c", Pki.ClientCertificateFile, "-j", Pki.ClientKeyFile, "-C", Pki.CaFile];
         await AssertResourcesAsync(tool, port, pki, expectedDevice: "echo-client.test");
-        AssertCiphers(server, forcedCipher, 5);
+        await AssertCiphersAsync(server, forcedCipher, 5);
     }
 
     [Test]
@@ -91,6 +91,7 @@ public sealed class LibcoapClientTests : CoapTestBase
 
         PeerProcess hello = await RunAsync(tool, "-B", "10", "-u", "device-1", "-k", "secret-of-device-1", $"coaps://[::1]:{Text(port)}/hello");
         Assert.That(hello.StandardOutput.Trim(), Is.EqualTo("Hello, device-1!"), hello.Report());
+        await WaitForSessionsAsync(server, 1);
         Assert.That(server.StandardError, Does.Contain("session opened peer [::1]:"), server.Report());
     }
 
@@ -125,9 +126,9 @@ public sealed class LibcoapClientTests : CoapTestBase
 
     private static string[] CipherArguments(string? cipher) => cipher is null ? [] : ["--cipher", cipher];
 
-    private static void AssertCiphers(PeerProcess server, string? forcedCipher, int sessions)
+    private static async Task AssertCiphersAsync(PeerProcess server, string? forcedCipher, int sessions)
     {
-        string[] ciphers = LoggedCiphers(server);
+        string[] ciphers = await WaitForSessionsAsync(server, sessions);
         Assert.That(ciphers, Has.Length.EqualTo(sessions), server.Report());
         if (forcedCipher is not null)
         {

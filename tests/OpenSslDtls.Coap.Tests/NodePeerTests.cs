@@ -45,7 +45,7 @@ public sealed class NodePeerTests : CoapTestBase
             Assert.That(answers[4], Is.EqualTo("4.05 0 only GET is allowed"));
         });
 
-        string[] ciphers = LoggedCiphers(server);
+        string[] ciphers = await WaitForSessionsAsync(server, 1);
         Assert.That(ciphers, Has.Length.EqualTo(1), "one DTLS session for the ping and all requests\n" + server.Report());
         if (forcedCipher is not null)
         {
