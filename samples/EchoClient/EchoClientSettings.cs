@@ -25,6 +25,18 @@ internal sealed record EchoClientSettings
 
     public string? Psk { get; init; }
 
+    public string? CipherList { get; init; }
+
+    public bool AllowLegacyCiphers { get; init; }
+
+    public string? Srtp { get; init; }
+
+    public string? KeyLogFile { get; init; }
+
+    public int Connections { get; init; } = 1;
+
+    public bool NoEcho { get; init; }
+
     public int Count { get; init; }
 
     public TimeSpan Timeout { get; init; }

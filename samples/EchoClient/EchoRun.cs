@@ -20,7 +20,7 @@ internal static class EchoRun
             return SampleArguments.Fail(SampleArguments.Usage, invalid);
         }
 
-        string? pskIdentity = null;
+        byte[] pskIdentity = [];
         byte[] pskKey = [];
         if (settings.Psk is not null && !SampleArguments.TryParsePsk(settings.Psk, out pskIdentity, out pskKey, out string? pskError))
         {
@@ -35,7 +35,8 @@ internal static class EchoRun
 
         var options = new DtlsClientOptions
         {
-            TargetHost = settings.ServerName ?? settings.Host,
+            // A pin without --server-name authenticates the server by its certificate alone (RFC 8122 style).
+            TargetHost = settings.ServerName ?? (settings.Pin is null ? settings.Host : null),
             CaFile = settings.CaFile,
             PinnedCertificateSha256 = settings.Pin is null ? [] : [settings.Pin],
             InsecureSkipCertificateValidation = settings.Insecure,
@@ -43,6 +44,10 @@ internal static class EchoRun
             PrivateKeyFile = settings.KeyFile,
             PskIdentity = pskIdentity,
             PskKey = pskKey,
+            CipherList = settings.CipherList,
+            InsecureAllowLegacyCipherSuites = settings.AllowLegacyCiphers,
+            SrtpProfiles = SampleArguments.ParseSrtp(settings.Srtp),
+            KeyLog = SampleArguments.KeyLogTo(settings.KeyLogFile),
             ApplicationProtocols = SampleArguments.ParseAlpn(settings.Alpn),
             Mtu = settings.Mtu,
             HandshakeTimeout = settings.Timeout,
@@ -61,26 +66,29 @@ internal static class EchoRun
 
         using (context)
         {
-            IPEndPoint endpoint;
-            try
+            // A host name is resolved by DtlsClient, which tries each of its addresses.
+            EndPoint endpoint = IPAddress.TryParse(settings.Host, out IPAddress? literal)
+                ? new IPEndPoint(literal, settings.Port)
+                : new DnsEndPoint(settings.Host, settings.Port);
+            for (int connection = 1; connection <= settings.Connections; connection++)
             {
-                endpoint = new IPEndPoint(await ResolveAsync(settings.Host, cancellationToken).ConfigureAwait(false), settings.Port);
-            }
-            catch (SocketException e)
-            {
-                return SampleArguments.Fail(SampleArguments.Usage, $"cannot resolve --host '{settings.Host}': {e.Message}");
+                int result = await ConnectAndEchoAsync(context, endpoint, payload, settings, cancellationToken).ConfigureAwait(false);
+                if (result != SampleArguments.Success)
+                {
+                    return result;
+                }
             }
 
-            return await ConnectAndEchoAsync(context, endpoint, payload, settings, cancellationToken).ConfigureAwait(false);
+            return SampleArguments.Success;
         }
     }
 
-    private static async Task<int> ConnectAndEchoAsync(DtlsContext context, IPEndPoint endpoint, byte[] payload, EchoClientSettings settings, CancellationToken cancellationToken)
+    private static async Task<int> ConnectAndEchoAsync(DtlsContext context, EndPoint endpoint, byte[] payload, EchoClientSettings settings, CancellationToken cancellationToken)
     {
         DtlsSession session;
         try
         {
-            session = await DtlsClient.ConnectAsync(endpoint, context, DtlsSocketIo.OpenSsl, cancellationToken).ConfigureAwait(false);
+            session = await DtlsClient.ConnectAsync(endpoint, context, cancellationToken).ConfigureAwait(false);
         }
         catch (DtlsAuthenticationException e) when (e.Failure is not DtlsCertificateFailure.RejectedByPeer)
         {
@@ -88,15 +96,19 @@ internal static class EchoRun
         }
         catch (DtlsException e)
         {
-            return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {endpoint} failed: {Describe(e)}");
+            return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {Show(endpoint)} failed: {Describe(e)}");
         }
         catch (TimeoutException)
         {
-            return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {endpoint} timed out after {Seconds(settings.Timeout)} s (is a DTLS server listening there?)");
+            return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {Show(endpoint)} timed out after {Seconds(settings.Timeout)} s (is a DTLS server listening there?)");
+        }
+        catch (SocketException e) when (endpoint is DnsEndPoint && e.SocketErrorCode is SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData)
+        {
+            return SampleArguments.Fail(SampleArguments.Usage, $"cannot resolve --host '{settings.Host}': {e.Message}");
         }
         catch (SocketException e)
         {
-            return SampleArguments.Fail(SampleArguments.Failure, $"cannot reach {endpoint}: {e.Message}");
+            return SampleArguments.Fail(SampleArguments.Failure, $"cannot reach {Show(endpoint)}: {e.Message}");
         }
 
         await using (session.ConfigureAwait(false))
@@ -104,8 +116,27 @@ internal static class EchoRun
             Console.Error.WriteLine(
                 $"connected peer {session.RemoteEndPoint} version {session.ProtocolVersion} cipher {session.CipherSuite} " +
                 $"alpn {session.NegotiatedApplicationProtocol ?? "-"} max_datagram {session.MaxDatagramPayload}");
+            if (session.IsResumed)
+            {
+                Console.Out.WriteLine("resumed");
+            }
+
+            if (session.SrtpProfile is not null)
+            {
+                Console.Out.WriteLine(SampleArguments.SrtpLine(session.GetSrtpKeys()));
+            }
+
             try
             {
+                if (settings.NoEcho)
+                {
+                    await SendOnlyAsync(session, payload, settings.Count, cancellationToken).ConfigureAwait(false);
+                    Console.Out.Flush();
+                    Console.Error.WriteLine($"sent {settings.Count} time(s) {payload.Length} bytes (no echo expected)");
+                    await session.ShutdownAsync(cancellationToken).ConfigureAwait(false);
+                    return SampleArguments.Success;
+                }
+
                 byte[] echoed = [];
                 for (int round = 0; round < settings.Count; round++)
                 {
@@ -133,14 +164,28 @@ internal static class EchoRun
             }
             catch (DtlsException e)
             {
-                return SampleArguments.Fail(SampleArguments.Failure, $"session with {endpoint} failed: {Describe(e)}");
+                return SampleArguments.Fail(SampleArguments.Failure, $"session with {Show(endpoint)} failed: {Describe(e)}");
             }
             catch (SocketException e)
             {
-                return SampleArguments.Fail(SampleArguments.Failure, $"session with {endpoint} failed: {e.Message}");
+                return SampleArguments.Fail(SampleArguments.Failure, $"session with {Show(endpoint)} failed: {e.Message}");
             }
         }
     }
+
+    /// <summary>Sends the payload <paramref name="count"/> times in datagrams that fit the session, without reading.</summary>
+    private static async Task SendOnlyAsync(DtlsSession session, byte[] payload, int count, CancellationToken cancellationToken)
+    {
+        for (int round = 0; round < count; round++)
+        {
+            for (int sent = 0; sent < payload.Length; sent += session.MaxDatagramPayload)
+            {
+                await session.SendAsync(payload.AsMemory(sent, Math.Min(session.MaxDatagramPayload, payload.Length - sent)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string Show(EndPoint endpoint) => endpoint is DnsEndPoint dns ? $"{dns.Host}:{dns.Port}" : endpoint.ToString() ?? "?";
 
     /// <summary>
     /// Sends <paramref name="payload"/> in datagrams of at most <see cref="DtlsSession.MaxDatagramPayload"/>
@@ -205,17 +250,6 @@ internal static class EchoRun
             int length = await stream.ReadAtLeastAsync(buffer, MaxPayload, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             return buffer[..length];
         }
-    }
-
-    private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
-    {
-        if (IPAddress.TryParse(host, out IPAddress? literal))
-        {
-            return literal;
-        }
-
-        IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-        return addresses.Length > 0 ? addresses[0] : throw new SocketException((int)SocketError.HostNotFound);
     }
 
     private static string Hint(DtlsCertificateFailure failure) => failure switch

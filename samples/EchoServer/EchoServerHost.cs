@@ -38,7 +38,7 @@ internal static class EchoServerHost
             }));
         ILogger log = loggers.CreateLogger("EchoServer");
 
-        DtlsServerOptions? serverOptions = CreateServerOptions(settings, out X509Certificate2? certificate, out string? error);
+        DtlsServerOptions? serverOptions = CreateServerOptions(settings, out X509Certificate2? certificate, out string? fingerprint, out string? error);
         using (certificate)
         {
             if (serverOptions is null)
@@ -64,6 +64,12 @@ internal static class EchoServerHost
             catch (SocketException e)
             {
                 return SampleArguments.Fail(SampleArguments.Failure, $"cannot listen on {settings.Host}:{settings.Port}: {e.Message}");
+            }
+
+            // Only once the options proved valid, so that a bad option is the one line on stderr.
+            if (fingerprint is not null)
+            {
+                Console.Error.WriteLine($"fingerprint SHA256 {fingerprint}");
             }
 
             await ServeAsync(listener, serverOptions, log, stop.Token).ConfigureAwait(false);
@@ -125,7 +131,18 @@ internal static class EchoServerHost
         long datagrams = 0;
         string reason = "close_notify";
         EchoLog.SessionOpened(log, peer, session.ProtocolVersion, session.CipherSuite, session.NegotiatedApplicationProtocol ?? "-",
-            session.PskIdentity is { } identity ? $" psk_identity {identity}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
+            session.PskIdentity is { } identity ? $" psk_identity {SampleArguments.FormatIdentity(identity.Span)}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
+        if (session.SrtpProfile is not null)
+        {
+            // One line per session on stdout, for scripts and tests to compare with the peer's keys.
+            string line = SampleArguments.SrtpLine(session.GetSrtpKeys());
+            lock (Console.Out)
+            {
+                Console.Out.WriteLine(line);
+                Console.Out.Flush();
+            }
+        }
+
         byte[] buffer = new byte[MaxRecordPlaintext];
         try
         {
@@ -176,18 +193,24 @@ internal static class EchoServerHost
         }
     }
 
-    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, out X509Certificate2? certificate, out string? error)
+    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, out X509Certificate2? certificate, out string? fingerprint, out string? error)
     {
         certificate = null;
+        fingerprint = null;
         error = null;
-        string? pskIdentity = null;
-        byte[] pskKey = [];
-        if (settings.Psk is not null && !SampleArguments.TryParsePsk(settings.Psk, out pskIdentity, out pskKey, out error))
+        // Keyed by the identity's exact bytes (as hex): identities that differ in one byte are different clients.
+        var pskKeys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string psk in settings.Psk)
         {
-            return null;
+            if (!SampleArguments.TryParsePsk(psk, out byte[] identity, out byte[] key, out error))
+            {
+                return null;
+            }
+
+            pskKeys[Convert.ToHexString(identity)] = key;
         }
 
-        if (settings.CertificateFile is null && settings.Psk is null)
+        if (settings.CertificateFile is null && pskKeys.Count == 0)
         {
             certificate = SelfSignedCertificate.CreateForLocalhost();
         }
@@ -211,7 +234,7 @@ internal static class EchoServerHost
         {
             try
             {
-                Console.Error.WriteLine($"fingerprint SHA256 {SelfSignedCertificate.Fingerprint(leaf)}");
+                fingerprint = SelfSignedCertificate.Fingerprint(leaf);
                 if (settings.CertificateOutputFile is not null)
                 {
                     File.WriteAllText(settings.CertificateOutputFile, leaf.ExportCertificatePem() + "\n");
@@ -239,7 +262,13 @@ internal static class EchoServerHost
             CaFile = settings.CaFile,
             RequestClientCertificate = settings.CaFile is not null,
             RequireClientCertificate = settings.RequireClientCertificate,
-            PskKeyLookup = pskIdentity is null ? null : identity => identity == pskIdentity ? pskKey : null,
+            PskKeyLookup = pskKeys.Count == 0 ? null : request => pskKeys.TryGetValue(Convert.ToHexString(request.Identity.Span), out byte[]? key) ? key : null,
+            PskIdentityHint = settings.PskHint,
+            CipherList = settings.CipherList,
+            InsecureAllowLegacyCipherSuites = settings.AllowLegacyCiphers,
+            SrtpProfiles = SampleArguments.ParseSrtp(settings.Srtp),
+            KeyLog = SampleArguments.KeyLogTo(settings.KeyLogFile),
+            EnableSessionTickets = !settings.NoTickets,
             Mtu = settings.Mtu,
             ApplicationProtocols = SampleArguments.ParseAlpn(settings.Alpn),
         };

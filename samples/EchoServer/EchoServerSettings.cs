@@ -15,7 +15,19 @@ internal sealed record EchoServerSettings
 
     public bool RequireClientCertificate { get; init; }
 
-    public string? Psk { get; init; }
+    public IReadOnlyList<string> Psk { get; init; } = [];
+
+    public string? PskHint { get; init; }
+
+    public string? CipherList { get; init; }
+
+    public bool AllowLegacyCiphers { get; init; }
+
+    public string? Srtp { get; init; }
+
+    public string? KeyLogFile { get; init; }
+
+    public bool NoTickets { get; init; }
 
     public int Mtu { get; init; }
 
@@ -37,6 +49,11 @@ internal sealed record EchoServerSettings
         if ((CertificateFile is null) != (KeyFile is null))
         {
             return "--cert and --key must be given together";
+        }
+
+        if (PskHint is not null && Psk.Count == 0)
+        {
+            return "--psk-hint needs --psk";
         }
 
         return SampleArguments.CheckReadable("--cert", CertificateFile)

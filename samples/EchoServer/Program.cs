@@ -11,7 +11,13 @@ Option<string?> cert = new("--cert") { HelpName = "FILE", Description = "Certifi
 Option<string?> key = new("--key") { HelpName = "FILE", Description = "Private key (PEM or DER) for --cert." };
 Option<string?> ca = new("--ca") { HelpName = "FILE", Description = "Ask clients for a certificate and verify it against the CAs in this PEM file." };
 Option<bool> requireClientCert = new("--require-client-cert") { Description = "Fail the handshake of clients without a valid certificate." };
-Option<string?> psk = new("--psk") { HelpName = "IDENTITY:HEXKEY", Description = "Accept this pre-shared key, IDENTITY:HEXKEY. Alone, the server has no certificate." };
+Option<string[]> psk = new("--psk") { HelpName = "IDENTITY:HEXKEY", Description = "Accept this pre-shared key; repeat for several clients. IDENTITY is text, or hex:BYTES for any bytes. Alone, the server has no certificate.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+Option<string?> pskHint = new("--psk-hint") { HelpName = "TEXT", Description = "Identity hint sent to PSK clients (needs --psk)." };
+Option<string?> cipher = new("--cipher") { HelpName = "LIST", Description = "OpenSSL cipher list (default: AEAD suites only; see README)." };
+Option<bool> legacyCiphers = new("--allow-legacy-ciphers") { Description = "Let --cipher enable CBC, NULL, RSA or DHE suites (InsecureAllowLegacyCipherSuites)." };
+Option<string?> srtp = new("--srtp") { HelpName = "PROFILES", Description = "DTLS-SRTP profiles, P1:P2 (OpenSSL names); prints 'srtp PROFILE CLIENT_KEY CLIENT_SALT SERVER_KEY SERVER_SALT' per session." };
+Option<string?> keylog = new("--keylog") { HelpName = "FILE", Description = "Append the session secrets to FILE (NSS key log format, for Wireshark/tshark)." };
+Option<bool> noTickets = new("--no-tickets") { Description = "Issue no session tickets (resumption by session ID only)." };
 Option<int> mtu = new Option<int>("--mtu") { HelpName = "N", Description = "Path MTU in bytes (IP and UDP headers included).", DefaultValueFactory = _ => 1200 }.InRange(256, 65507);
 Option<string?> alpn = new("--alpn") { HelpName = "P1,P2", Description = "ALPN protocols in order of preference, comma-separated." };
 Option<int> maxSessions = new Option<int>("--max-sessions") { HelpName = "N", Description = "Largest number of concurrent sessions (0: the listener's default)." }.InRange(0, 1_000_000);
@@ -22,7 +28,7 @@ Option<bool> verbose = new("--verbose") { Description = "Log the listener's debu
 
 RootCommand root = new("DTLS echo server over OpenSSL (OpenSsl.Dtls sample).")
 {
-    host, port, cert, key, ca, requireClientCert, psk, mtu, alpn, maxSessions, idleTimeout, receiveLoops, certOut, verbose,
+    host, port, cert, key, ca, requireClientCert, psk, pskHint, cipher, legacyCiphers, srtp, keylog, noTickets, mtu, alpn, maxSessions, idleTimeout, receiveLoops, certOut, verbose,
 };
 
 root.SetAction((parsed, cancellationToken) => EchoServerHost.RunAsync(
@@ -34,7 +40,13 @@ root.SetAction((parsed, cancellationToken) => EchoServerHost.RunAsync(
         KeyFile = parsed.GetValue(key),
         CaFile = parsed.GetValue(ca),
         RequireClientCertificate = parsed.GetValue(requireClientCert),
-        Psk = parsed.GetValue(psk),
+        Psk = parsed.GetValue(psk) ?? [],
+        PskHint = parsed.GetValue(pskHint),
+        CipherList = parsed.GetValue(cipher),
+        AllowLegacyCiphers = parsed.GetValue(legacyCiphers),
+        Srtp = parsed.GetValue(srtp),
+        KeyLogFile = parsed.GetValue(keylog),
+        NoTickets = parsed.GetValue(noTickets),
         Mtu = parsed.GetValue(mtu),
         Alpn = parsed.GetValue(alpn),
         MaxSessions = parsed.GetValue(maxSessions),

@@ -60,37 +60,96 @@ internal static class SampleArguments
         }
     }
 
-    /// <summary>Parses <c>IDENTITY:HEXKEY</c> (the key 1 to 64 bytes of hex, as in the native peers).</summary>
-    public static bool TryParsePsk(string text, out string identity, out byte[] key, out string? error)
+    /// <summary>
+    /// Parses <c>IDENTITY:HEXKEY</c> (the key 1 to 64 bytes of hex, as in the native peers). IDENTITY is
+    /// text sent as UTF-8, or <c>hex:BYTES</c> for an identity given as hex bytes (any byte values).
+    /// </summary>
+    public static bool TryParsePsk(string text, out byte[] identity, out byte[] key, out string? error)
     {
-        identity = string.Empty;
+        identity = [];
         key = [];
         error = null;
         int colon = text.LastIndexOf(':');
         if (colon <= 0 || colon == text.Length - 1)
         {
-            error = $"invalid --psk '{text}' (expected IDENTITY:HEXKEY)";
+            error = $"invalid --psk '{text}' (expected IDENTITY:HEXKEY or hex:IDENTITYHEX:HEXKEY)";
             return false;
         }
 
-        identity = text[..colon];
+        string identityText = text[..colon];
         string hex = text[(colon + 1)..];
-        try
+        if (identityText.StartsWith("hex:", StringComparison.Ordinal))
         {
-            key = Convert.FromHexString(hex);
+            if (!TryParseHex(identityText["hex:".Length..], out identity) || identity.Length == 0)
+            {
+                error = $"invalid --psk identity '{identityText}' (expected hex:BYTES, an even number of hex digits)";
+                return false;
+            }
         }
-        catch (FormatException)
+        else
         {
-            key = [];
+            identity = System.Text.Encoding.UTF8.GetBytes(identityText);
         }
 
-        if (key.Length is 0 or > 64)
+        if (!TryParseHex(hex, out key) || key.Length is 0 or > 64)
         {
             error = $"invalid --psk key '{hex}' (expected 1..64 bytes of hex)";
             return false;
         }
 
         return true;
+    }
+
+    /// <summary>How the samples print an identity: as text if it is printable ASCII (and not "hex:..."), else <c>hex:BYTES</c>.</summary>
+    public static string FormatIdentity(ReadOnlySpan<byte> identity)
+    {
+        bool printable = !identity.StartsWith("hex:"u8) && !identity.IsEmpty;
+        foreach (byte b in identity)
+        {
+            printable &= b is > 0x20 and < 0x7F;
+        }
+
+        return printable ? System.Text.Encoding.ASCII.GetString(identity) : "hex:" + Convert.ToHexStringLower(identity);
+    }
+
+    /// <summary>The line both samples print for a DTLS-SRTP session: <c>srtp PROFILE CLIENT_KEY CLIENT_SALT SERVER_KEY SERVER_SALT</c> (lower-case hex).</summary>
+    public static string SrtpLine(OpenSsl.Dtls.DtlsSrtpKeys keys) =>
+        $"srtp {keys.Profile} {Convert.ToHexStringLower(keys.ClientKey)} {Convert.ToHexStringLower(keys.ClientSalt)} {Convert.ToHexStringLower(keys.ServerKey)} {Convert.ToHexStringLower(keys.ServerSalt)}";
+
+    /// <summary>Splits an SRTP profile list (<c>P1:P2</c> as in OpenSSL, or <c>P1,P2</c>).</summary>
+    public static string[] ParseSrtp(string? text) =>
+        text is null ? [] : text.Split([':', ','], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>A key-log sink appending NSS key log lines (SSLKEYLOGFILE format) to <paramref name="path"/>; null without a path.</summary>
+    public static Action<string>? KeyLogTo(string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        var gate = new Lock();
+        return line =>
+        {
+            lock (gate)
+            {
+                File.AppendAllText(path, line + "\n");
+            }
+        };
+    }
+
+    private static bool TryParseHex(string hex, out byte[] bytes)
+    {
+        try
+        {
+            bytes = Convert.FromHexString(hex);
+            return true;
+        }
+        catch (FormatException)
+        {
+            bytes = [];
+            return false;
+        }
     }
 
     /// <summary>Splits <c>P1,P2</c> into ALPN protocol names.</summary>

@@ -50,7 +50,14 @@ internal sealed class CertificateVerification(DtlsSession session)
             return Reject(DtlsCertificateFailure.Pin, "the certificate matches none of the pinned SHA-256 fingerprints", X509_V_ERR_APPLICATION_VERIFICATION);
         }
 
-        // A matching pin is the trust anchor: chain errors no longer count (the name still does).
+        // A matching pin is the trust anchor: chain errors no longer count. Without a TargetHost the
+        // pin is the whole authentication (RFC 8122 fingerprints, device pairing): the names are not
+        // checked (the IP literal the session falls back to would fail them). With a TargetHost, both count.
+        if (pinned && options is DtlsClientOptions { TargetHost: null })
+        {
+            _firstNameError = 0;
+        }
+
         SslPolicyErrors errors = SslPolicyErrors.None;
         if (_firstChainError != 0 && !pinned)
         {

@@ -3,6 +3,14 @@ using OpenSsl.Interop;
 namespace OpenSsl.Dtls;
 
 /// <summary>The handshake failed because a certificate was rejected; <see cref="Failure"/> says which check failed.</summary>
+/// <remarks>
+/// It derives from <see cref="DtlsException"/> (an <see cref="IOException"/>), not from
+/// <see cref="System.Security.Authentication.AuthenticationException"/> as <c>SslStream</c>'s does:
+/// .NET has single inheritance, and code that catches <see cref="DtlsException"/> or
+/// <see cref="IOException"/> around a handshake must keep seeing certificate failures (with
+/// <see cref="DtlsException.Alert"/>). Catch <see cref="DtlsAuthenticationException"/> for certificate
+/// failures only, <see cref="DtlsException"/> for every handshake failure.
+/// </remarks>
 public sealed class DtlsAuthenticationException : DtlsException
 {
     /// <summary>Creates an exception with a message.</summary>

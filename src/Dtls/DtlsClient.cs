@@ -10,9 +10,13 @@ public static class DtlsClient
     /// Connects to <paramref name="endpoint"/> with a new context made from <paramref name="options"/>.
     /// Disposing the returned session closes its socket and context.
     /// </summary>
-    /// <exception cref="ArgumentException">An option is invalid (see <see cref="DtlsContext(DtlsClientOptions)"/>).</exception>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/>, or a <see cref="DnsEndPoint"/> that is resolved and tried address by address (see <see cref="ConnectAsync(EndPoint, DtlsContext, CancellationToken)"/>).</param>
+    /// <param name="options">The client's settings.</param>
+    /// <param name="cancellationToken">Cancels the resolution and the handshake.</param>
+    /// <exception cref="ArgumentException">An option is invalid (see <see cref="DtlsContext(DtlsClientOptions)"/>), or the endpoint is neither an IP nor a DNS endpoint.</exception>
     /// <exception cref="DtlsAuthenticationException">The server's certificate was rejected; the exception says which check failed.</exception>
     /// <exception cref="DtlsException">The handshake failed.</exception>
+    /// <exception cref="SocketException">The host name could not be resolved.</exception>
     /// <exception cref="TimeoutException">The server did not answer within <see cref="DtlsOptions.HandshakeTimeout"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; everything was freed.</exception>
     public static async Task<DtlsSession> ConnectAsync(EndPoint endpoint, DtlsClientOptions options, CancellationToken cancellationToken = default)
@@ -20,7 +24,7 @@ public static class DtlsClient
         var context = new DtlsContext(options);
         try
         {
-            DtlsSession session = await ConnectAsync(endpoint, context, DtlsSocketIo.OpenSsl, cancellationToken).ConfigureAwait(false);
+            DtlsSession session = await ConnectAsync(endpoint, context, cancellationToken).ConfigureAwait(false);
             session.OwnContext();
             return session;
         }
@@ -34,12 +38,21 @@ public static class DtlsClient
     /// <summary>
     /// Connects to <paramref name="endpoint"/> with an existing client context (reuse one context for
     /// many connections: it holds the resumption cache). Disposing the returned session closes its socket.
+    /// A <see cref="DnsEndPoint"/> is resolved (<see cref="Dns.GetHostAddressesAsync(string, AddressFamily, CancellationToken)"/>,
+    /// limited to its <see cref="EndPoint.AddressFamily"/> when that is not Unspecified) and a handshake is
+    /// started with every address at once, like <c>QuicConnection</c> tries each address; the first
+    /// that completes wins and the others are abandoned. UDP gives no reliable "refused" signal
+    /// (ICMP errors are ignored, RFC 6347 §4.1.2.7), so trying the addresses one after another
+    /// would spend a whole <see cref="DtlsOptions.HandshakeTimeout"/> on each unreachable one. If
+    /// every attempt fails, the first address's failure is thrown.
     /// </summary>
+    /// <exception cref="ArgumentException">The context is a server context, or the endpoint is neither an IP nor a DNS endpoint.</exception>
     /// <exception cref="DtlsAuthenticationException">The server's certificate was rejected; the exception says which check failed.</exception>
     /// <exception cref="DtlsException">The handshake failed.</exception>
+    /// <exception cref="SocketException">The host name could not be resolved.</exception>
     /// <exception cref="TimeoutException">The server did not answer within <see cref="DtlsOptions.HandshakeTimeout"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; everything was freed.</exception>
-    public static async Task<DtlsSession> ConnectAsync(EndPoint endpoint, DtlsContext context, DtlsSocketIo io = DtlsSocketIo.OpenSsl, CancellationToken cancellationToken = default)
+    public static async Task<DtlsSession> ConnectAsync(EndPoint endpoint, DtlsContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(context);
@@ -48,19 +61,87 @@ public static class DtlsClient
             throw new ArgumentException("DtlsClient needs a client context.", nameof(context));
         }
 
+        IPEndPoint[] candidates = await ResolveAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        if (candidates.Length == 1)
+        {
+            return await ConnectOneAsync(candidates[0], context, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await ConnectFirstAsync(candidates, context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The overload from before every session ran over the library's datagram BIO: <paramref name="io"/>
+    /// is ignored (both values now behave as <see cref="DtlsSocketIo.Managed"/>).
+    /// </summary>
+    /// <exception cref="DtlsException">The handshake failed.</exception>
+    public static Task<DtlsSession> ConnectAsync(EndPoint endpoint, DtlsContext context, DtlsSocketIo io, CancellationToken cancellationToken = default)
+    {
+        _ = io;
+        return ConnectAsync(endpoint, context, cancellationToken);
+    }
+
+    private static async Task<IPEndPoint[]> ResolveAsync(EndPoint endpoint, CancellationToken cancellationToken)
+    {
+        switch (endpoint)
+        {
+            case IPEndPoint ip:
+                return [ip];
+            case DnsEndPoint dns:
+                IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, dns.AddressFamily, cancellationToken).ConfigureAwait(false);
+                IPEndPoint[] resolved = addresses
+                    .Where(a => a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+                    .Select(a => new IPEndPoint(a, dns.Port))
+                    .ToArray();
+                return resolved.Length > 0
+                    ? resolved
+                    : throw new SocketException((int)SocketError.HostNotFound, $"'{dns.Host}' has no IPv4 or IPv6 address.");
+            default:
+                throw new ArgumentException($"DtlsClient connects to an IPEndPoint or a DnsEndPoint, not a {endpoint.GetType().Name}.", nameof(endpoint));
+        }
+    }
+
+    private static async Task<DtlsSession> ConnectFirstAsync(IPEndPoint[] candidates, DtlsContext context, CancellationToken cancellationToken)
+    {
+        using var losers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        List<Task<DtlsSession>> attempts = candidates.Select(c => ConnectOneAsync(c, context, losers.Token)).ToList();
+        var pending = new List<Task<DtlsSession>>(attempts);
+        while (pending.Count > 0)
+        {
+            Task<DtlsSession> done = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(done);
+            if (done.IsCompletedSuccessfully)
+            {
+                await losers.CancelAsync().ConfigureAwait(false);
+                foreach (Task<DtlsSession> other in pending)
+                {
+                    // A loser that still completed is closed; its failure (cancellation) is expected.
+                    try
+                    {
+                        await (await other.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is OperationCanceledException or DtlsException or TimeoutException or SocketException)
+                    {
+                    }
+                }
+
+                return done.Result;
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        await attempts[0].ConfigureAwait(false); // every attempt failed: throw the first address's failure
+        throw new InvalidOperationException("unreachable");
+    }
+
+    private static async Task<DtlsSession> ConnectOneAsync(IPEndPoint endpoint, DtlsContext context, CancellationToken cancellationToken)
+    {
         Socket socket = new(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         DtlsSession? session = null;
         try
         {
             await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            session = io == DtlsSocketIo.Managed
-                ? new DtlsSession(context, null, new ConnectedSocketDriver(socket, ownsSocket: true), ownsTransport: true)
-                : new DtlsSession(context, socket, null, ownsTransport: false);
-            if (io == DtlsSocketIo.OpenSsl)
-            {
-                session.OwnSocket(socket);
-            }
-
+            session = new DtlsSession(context, null, new ConnectedSocketDriver(socket, ownsSocket: true), ownsTransport: true);
             await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
             return session;
         }

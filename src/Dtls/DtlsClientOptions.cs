@@ -10,10 +10,27 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public string? TargetHost { get; init; }
 
-    /// <summary>The identity sent for a pre-shared key (RFC 4279). Set together with <see cref="PskKey"/>.</summary>
-    public string? PskIdentity { get; init; }
+    /// <summary>
+    /// The identity sent for a pre-shared key, as the exact bytes the server receives (RFC 4279 §5.1:
+    /// an opaque byte string). 1 to <see cref="DtlsPskLimits.MaxIdentityBytes"/> bytes, no zero byte:
+    /// OpenSSL's <c>psk_client_callback</c> (SSL_CTX_set_psk_client_callback(3)) returns the identity
+    /// as a C string and sends it up to its first NUL, so an identity holding 0x00 would be cut short
+    /// on the wire; it is refused when the context is created instead. Set this or
+    /// <see cref="PskIdentityText"/> (not both), together with <see cref="PskKey"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte> PskIdentity { get; init; }
 
-    /// <summary>The pre-shared key. Setting it enables the PSK cipher suites.</summary>
+    /// <summary>
+    /// Convenience for a textual identity: sent as its UTF-8 bytes. Text that has no exact UTF-8
+    /// form (a lone surrogate) is refused when the context is created, never replaced. The same
+    /// limits as <see cref="PskIdentity"/> apply to the encoded bytes.
+    /// </summary>
+    public string? PskIdentityText { get; init; }
+
+    /// <summary>
+    /// The pre-shared key, 1 to <see cref="DtlsPskLimits.MaxKeyBytes"/> bytes. Setting it (with an
+    /// identity) enables the PSK cipher suites; see <see cref="DtlsOptions.CipherList"/> for the defaults.
+    /// </summary>
     public ReadOnlyMemory<byte> PskKey { get; init; }
 
     /// <summary>

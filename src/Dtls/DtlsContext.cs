@@ -15,14 +15,17 @@ namespace OpenSsl.Dtls;
 /// </summary>
 public sealed class DtlsContext : IDisposable
 {
-    // Secure default (DESIGN §6): ECDHE key exchange with AEAD ciphers only.
-    private const string DefaultCipherList =
+    // Secure default (docs/architecture.md, secure defaults): ECDHE key exchange with AEAD ciphers only.
+    internal const string DefaultCipherList =
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" +
         "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-    // RFC 4279/5487 suites, AEAD first; ECDHE-PSK adds forward secrecy.
-    private const string PskCipherList =
-        "ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256";
+    // AEAD PSK suites only (RFC 5487 GCM, RFC 6655 CCM/CCM_8, RFC 7905 ChaCha20); ECDHE-PSK first for
+    // forward secrecy (OpenSSL 3.0 has no ECDHE-PSK with AES-GCM). PSK-AES128-CCM8 is CoAP's mandatory
+    // suite (RFC 7252 §9.1.3.1), also LwM2M's; CCM_8's shorter tag puts it last.
+    internal const string PskCipherList =
+        "ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:" +
+        "PSK-AES128-CCM:PSK-AES256-CCM:PSK-AES128-CCM8:PSK-AES256-CCM8";
 
     private const string DefaultGroups = "X25519:P-256:P-384";
 
@@ -30,6 +33,7 @@ public sealed class DtlsContext : IDisposable
     private readonly byte[] _alpnWire;
     private readonly HashSet<string> _pins;
     private readonly ClientSessionCache? _clientSessions;
+    private readonly byte[]? _pskIdentity;
     private int _disposed;
 
     /// <summary>Creates a client context.</summary>
@@ -56,8 +60,9 @@ public sealed class DtlsContext : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         OpenSslLibrary.EnsureLoaded();
-        Validate(options);
+        OptionRules.Validate(options);
         Options = options;
+        _pskIdentity = OptionRules.ClientPskIdentity(options);
         _alpnWire = EncodeAlpn(options.ApplicationProtocols);
         _pins = options.PinnedCertificateSha256.Select(NormalizeFingerprint).ToHashSet(StringComparer.Ordinal);
 
@@ -94,6 +99,9 @@ public sealed class DtlsContext : IDisposable
 
     internal ClientSessionCache? ClientSessions => _clientSessions;
 
+    /// <summary>A client's PSK identity bytes (from PskIdentity or PskIdentityText), or null.</summary>
+    internal ReadOnlySpan<byte> ClientPskIdentity => _pskIdentity;
+
     /// <summary>
     /// Releases this context's reference on the native <c>SSL_CTX</c>. Live sessions keep their own
     /// reference and finish normally; new sessions can no longer be created.
@@ -111,88 +119,6 @@ public sealed class DtlsContext : IDisposable
         _clientSessions?.Dispose();
     }
 
-    private static void Validate(DtlsOptions o)
-    {
-        if (o.Mtu is < 256 or > 65507)
-        {
-            throw SettingErrors.OutOfRange(nameof(o.Mtu), o.Mtu, "Mtu must be between 256 and 65507 bytes.");
-        }
-
-        if (o.HandshakeTimeout <= TimeSpan.Zero)
-        {
-            throw SettingErrors.OutOfRange(nameof(o.HandshakeTimeout), o.HandshakeTimeout, "HandshakeTimeout must be positive.");
-        }
-
-        if (o.InitialRetransmitTimeout <= TimeSpan.Zero || o.InitialRetransmitTimeout > o.MaximumRetransmitTimeout)
-        {
-            throw SettingErrors.OutOfRange(nameof(o.InitialRetransmitTimeout), o.InitialRetransmitTimeout,
-                "InitialRetransmitTimeout must be positive and not above MaximumRetransmitTimeout.");
-        }
-
-        if (o.ReceiveQueueCapacity < 1)
-        {
-            throw SettingErrors.OutOfRange(nameof(o.ReceiveQueueCapacity), o.ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
-        }
-
-        if (o.Certificate is not null && o.CertificateChainFile is not null)
-        {
-            throw SettingErrors.Invalid(nameof(o.CertificateChainFile), "Set either Certificate or CertificateChainFile, not both.");
-        }
-
-        if ((o.CertificateChainFile is null) != (o.PrivateKeyFile is null))
-        {
-            throw SettingErrors.Invalid(o.CertificateChainFile is null ? nameof(o.CertificateChainFile) : nameof(o.PrivateKeyFile), "CertificateChainFile and PrivateKeyFile must be set together.");
-        }
-
-        if (o.Certificate is not null && !o.Certificate.HasPrivateKey)
-        {
-            throw SettingErrors.Invalid(nameof(o.Certificate), $"Certificate '{o.Certificate.Subject}' has no private key.");
-        }
-
-        RequireFile(o.CertificateChainFile, nameof(o.CertificateChainFile));
-        RequireFile(o.PrivateKeyFile, nameof(o.PrivateKeyFile));
-        RequireFile(o.CaFile, nameof(o.CaFile));
-
-        foreach (string pin in o.PinnedCertificateSha256)
-        {
-            if (NormalizeFingerprint(pin).Length != 64 || !NormalizeFingerprint(pin).All(char.IsAsciiHexDigit))
-            {
-                throw SettingErrors.Invalid(nameof(o.PinnedCertificateSha256), $"'{pin}' is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
-            }
-        }
-
-        foreach (string protocol in o.ApplicationProtocols)
-        {
-            int length = Encoding.UTF8.GetByteCount(protocol);
-            if (length is 0 or > 255)
-            {
-                throw SettingErrors.Invalid(nameof(o.ApplicationProtocols), $"ALPN protocol '{protocol}' must be 1 to 255 bytes.");
-            }
-        }
-
-        switch (o)
-        {
-            case DtlsClientOptions c when c.PskKey.IsEmpty != (c.PskIdentity is null):
-                throw SettingErrors.Invalid(nameof(c.PskKey), "PskIdentity and PskKey must be set together.");
-            case DtlsClientOptions c when c.PskKey.Length > PSK_MAX_PSK_LEN:
-                throw SettingErrors.Invalid(nameof(c.PskKey), $"PskKey is {c.PskKey.Length} bytes; OpenSSL accepts at most {PSK_MAX_PSK_LEN}.");
-            case DtlsServerOptions s when s.RequireClientCertificate && s.InsecureSkipCertificateValidation:
-                throw SettingErrors.Invalid(nameof(s.RequireClientCertificate), "RequireClientCertificate contradicts InsecureSkipCertificateValidation.");
-            case DtlsServerOptions s when !s.SessionTicketKeys.IsEmpty && s.SessionTicketKeys.Length != 80:
-                throw SettingErrors.Invalid(nameof(s.SessionTicketKeys), $"SessionTicketKeys must be 80 bytes, not {s.SessionTicketKeys.Length}.");
-            case DtlsServerOptions s when s.SessionCacheSize < 0:
-                throw SettingErrors.OutOfRange(nameof(s.SessionCacheSize), s.SessionCacheSize, "SessionCacheSize cannot be negative.");
-        }
-    }
-
-    private static void RequireFile(string? path, string setting)
-    {
-        if (path is not null && !File.Exists(path))
-        {
-            throw SettingErrors.Invalid(setting, $"{setting}: the file '{path}' does not exist.");
-        }
-    }
-
     private void Configure(DtlsOptions o)
     {
         Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), $"{o.MinimumProtocol} is not supported by this libssl");
@@ -206,8 +132,9 @@ public sealed class DtlsContext : IDisposable
 
         bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null };
         bool hasCertificate = o.Certificate is not null || o.CertificateChainFile is not null;
-        string ciphers = o.CipherList ?? (psk ? (hasCertificate ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
+        string ciphers = o.CipherList ?? (psk ? (hasCertificate && o.IsServer ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
         Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
+        CipherPolicy.Enforce(_handle, o, ciphers);
         Check(SSL_CTX_set1_groups_list(_handle, o.Groups ?? DefaultGroups), nameof(o.Groups), $"unknown group in '{o.Groups}'");
 
         LoadCertificate(o);
@@ -223,7 +150,7 @@ public sealed class DtlsContext : IDisposable
         {
             Check(SSL_CTX_use_certificate_chain_file(_handle, o.CertificateChainFile), nameof(o.CertificateChainFile),
                 $"cannot read a PEM certificate chain from '{o.CertificateChainFile}'");
-            int type = IsPem(o.PrivateKeyFile!) ? SSL_FILETYPE_PEM : SSL_FILETYPE_ASN1;
+            int type = PemFiles.ContainsPem(o.PrivateKeyFile!) ? SSL_FILETYPE_PEM : SSL_FILETYPE_ASN1;
             if (SSL_CTX_use_PrivateKey_file(_handle, o.PrivateKeyFile!, type) != 1)
             {
                 // SSL_CTX_use_PrivateKey_file already compares the key with the loaded certificate, so a
@@ -383,13 +310,6 @@ public sealed class DtlsContext : IDisposable
 
     // ERR_GET_LIB(code) == ERR_LIB_X509 (11) && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH (116), OpenSSL 3 packing.
     private static bool IsKeyMismatch(OpenSslError error) => ((error.Code >> 23) & 0xFF) == 11 && (error.Code & 0x7FFFFF) == 116;
-
-    private static bool IsPem(string path)
-    {
-        using FileStream file = File.OpenRead(path);
-        Span<byte> head = stackalloc byte[5];
-        return file.Read(head) == 5 && head.SequenceEqual("-----"u8);
-    }
 
     private static byte[] EncodeAlpn(IReadOnlyList<string> protocols)
     {

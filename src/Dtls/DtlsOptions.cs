@@ -46,14 +46,21 @@ public abstract class DtlsOptions
     public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
 
     /// <summary>
-    /// SHA-256 fingerprints (hex, colons optional) of peer certificates to accept. When set, the
-    /// peer's leaf certificate must match one of them; a matching pin stands in for chain trust.
+    /// SHA-256 fingerprints (hex, colons optional) of peer certificates to accept; the peer's leaf
+    /// certificate must match one of them. A matching pin replaces chain trust, and on a client
+    /// without <see cref="DtlsClientOptions.TargetHost"/> it is the whole authentication: the
+    /// certificate's names are not checked (RFC 8122 fingerprints, device pairing). With
+    /// <see cref="DtlsClientOptions.TargetHost"/> both the pin and the name must match. Cannot be
+    /// combined with <see cref="InsecureSkipCertificateValidation"/>; on a server it needs
+    /// <see cref="DtlsServerOptions.RequireClientCertificate"/>.
     /// </summary>
     public IReadOnlyList<string> PinnedCertificateSha256 { get; init; } = [];
 
     /// <summary>
     /// Accept any peer certificate without verification (the blog's accept-all callback). Only
-    /// for experiments: it makes the connection open to any man in the middle.
+    /// for experiments: it makes the connection open to any man in the middle. Refused together with
+    /// any setting it would silently ignore (pins, <see cref="CaFile"/>, <see cref="TrustedCertificates"/>,
+    /// <see cref="RemoteCertificateValidation"/>, <see cref="UseSystemTrustStore"/>).
     /// </summary>
     public bool InsecureSkipCertificateValidation { get; init; }
 
@@ -63,8 +70,28 @@ public abstract class DtlsOptions
     /// <summary>The highest protocol version to negotiate; null means the newest the loaded libssl supports.</summary>
     public DtlsProtocolVersion? MaximumProtocol { get; init; }
 
-    /// <summary>OpenSSL cipher list for DTLS 1.2; null keeps the secure default (ECDHE with AEAD only).</summary>
+    /// <summary>
+    /// OpenSSL cipher list for DTLS 1.2 (ciphers(1) syntax); null keeps the default, which is AEAD
+    /// only in every mode, in this order of preference:
+    /// <list type="bullet">
+    /// <item>certificates: <c>ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305</c>;</item>
+    /// <item>pre-shared keys: <c>ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:PSK-AES128-CCM:PSK-AES256-CCM:PSK-AES128-CCM8:PSK-AES256-CCM8</c>
+    /// (<c>PSK-AES128-CCM8</c> is TLS_PSK_WITH_AES_128_CCM_8, mandatory for CoAP, RFC 7252 §9.1.3.1);</item>
+    /// <item>a server with both: the PSK list, then the certificate list.</item>
+    /// </list>
+    /// Whatever the list, every suite OpenSSL enables from it (<c>SSL_CTX_get_ciphers</c>) must be
+    /// AEAD (GCM, CCM, CCM_8, ChaCha20-Poly1305) with ECDHE, PSK or ECDHE-PSK key exchange; a list
+    /// that enables CBC, NULL, static-RSA, DHE, RSA-PSK or DHE-PSK suites is refused when the
+    /// context is created unless <see cref="InsecureAllowLegacyCipherSuites"/> is set.
+    /// </summary>
     public string? CipherList { get; init; }
+
+    /// <summary>
+    /// Lets <see cref="CipherList"/> enable suites outside the AEAD-with-ECDHE/PSK set (CBC, NULL,
+    /// static RSA, DHE, RSA-PSK, DHE-PSK), for peers that offer nothing better. Default false.
+    /// Requires <see cref="CipherList"/>.
+    /// </summary>
+    public bool InsecureAllowLegacyCipherSuites { get; init; }
 
     /// <summary>Key-exchange groups, in OpenSSL's syntax ("X25519:P-256"); null keeps the default.</summary>
     public string? Groups { get; init; }
@@ -89,7 +116,9 @@ public abstract class DtlsOptions
 
     /// <summary>
     /// DTLS-SRTP protection profiles (RFC 5764), OpenSSL names such as "SRTP_AEAD_AES_128_GCM" or
-    /// "SRTP_AES128_CM_SHA1_80", in order of preference.
+    /// "SRTP_AES128_CM_SHA1_80", in order of preference. After the handshake,
+    /// <see cref="DtlsSession.SrtpProfile"/> names the chosen one and <see cref="DtlsSession.GetSrtpKeys"/>
+    /// returns its keys.
     /// </summary>
     public IReadOnlyList<string> SrtpProfiles { get; init; } = [];
 

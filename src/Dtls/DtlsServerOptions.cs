@@ -9,14 +9,19 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>Ask clients for a certificate but accept clients without one (verified when sent).</summary>
     public bool RequestClientCertificate { get; init; }
 
-    /// <summary>The identity hint sent to PSK clients.</summary>
+    /// <summary>The identity hint sent to PSK clients (RFC 4279 §2), as text. Needs <see cref="PskKeyLookup"/>.</summary>
     public string? PskIdentityHint { get; init; }
 
     /// <summary>
-    /// Looks up the pre-shared key for a client's identity; null (or an empty key) rejects the
-    /// client. Setting it enables the PSK cipher suites.
+    /// Looks up the pre-shared key for a client: the request carries the identity's exact bytes
+    /// (two identities that differ in any byte are different requests) and the client's endpoint.
+    /// Return the key (1 to <see cref="DtlsPskLimits.MaxKeyBytes"/> bytes), or null or an empty key
+    /// to reject the client with an unknown_psk_identity alert. Runs on the thread processing the
+    /// client's ClientKeyExchange, inside OpenSSL's <c>psk_server_callback</c>: keep it fast and do
+    /// not block; an exception it throws fails that handshake with the exception. Setting it enables
+    /// the PSK cipher suites (see <see cref="DtlsOptions.CipherList"/>).
     /// </summary>
-    public Func<string, ReadOnlyMemory<byte>?>? PskKeyLookup { get; init; }
+    public Func<DtlsPskRequest, ReadOnlyMemory<byte>?>? PskKeyLookup { get; init; }
 
     /// <summary>Sessions the server caches for resumption by ID. 0 turns the cache off. Default 1024.</summary>
     public int SessionCacheSize { get; init; } = 1024;

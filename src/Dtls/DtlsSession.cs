@@ -144,9 +144,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>True if the handshake resumed an earlier session instead of running a full one.</summary>
     public bool IsResumed { get; private set; }
 
-    /// <summary>On a PSK server, the identity the client presented; otherwise null.</summary>
-    public string? PskIdentity { get; internal set; }
-
     /// <summary>The largest payload one <see cref="SendAsync"/> can carry: one record in one datagram at the configured MTU (<c>DTLS_get_data_mtu</c>).</summary>
     public int MaxDatagramPayload { get; private set; }
 
@@ -184,6 +181,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         if (socket.SocketType != SocketType.Dgram)
         {
             throw SettingErrors.Invalid(nameof(socket), "DTLS needs a UDP (datagram) socket.");
+        }
+
+        if (socket.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw SettingErrors.Invalid(nameof(socket), $"DTLS over a socket needs an IPv4 or IPv6 UDP socket, not {socket.AddressFamily}.");
         }
 
         if (!socket.Connected || socket.RemoteEndPoint is null)
@@ -274,29 +276,6 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     /// <summary>Blocking <see cref="AcceptAsync"/>, as in the classic recipe's <c>SSL_accept</c>.</summary>
     public void Accept() => AcceptAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>Exports keying material (RFC 5705), for example the DTLS-SRTP master keys (RFC 5764 §4.2: label "EXTRACTOR-dtls_srtp", no context).</summary>
-    /// <exception cref="InvalidOperationException">The handshake has not completed.</exception>
-    public unsafe byte[] ExportKeyingMaterial(string label, ReadOnlySpan<byte> context, int length, bool useContext = true)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(label);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        byte[] output = new byte[length];
-        byte[] labelBytes = System.Text.Encoding.ASCII.GetBytes(label);
-        lock (_lock)
-        {
-            ThrowIfNotEstablished();
-            fixed (byte* o = output)
-            fixed (byte* l = labelBytes)
-            fixed (byte* c = context)
-            {
-                ErrorQueue.Clear();
-                ErrorQueue.ThrowIfNotOne(SSL_export_keying_material(_ssl, o, (nuint)length, l, (nuint)labelBytes.Length, c, (nuint)context.Length, useContext ? 1 : 0), "SSL_export_keying_material");
-            }
-        }
-
-        return output;
-    }
 
     /// <summary>Sends close_notify: the peer's receive then reports end of stream. The session can still receive.</summary>
     public ValueTask ShutdownAsync(CancellationToken cancellationToken = default)

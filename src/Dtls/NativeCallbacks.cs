@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
@@ -129,6 +128,11 @@ internal static unsafe class NativeCallbacks
         }
     }
 
+    /// <summary>
+    /// <c>SSL_psk_client_cb_func</c> (SSL_CTX_set_psk_client_callback(3)): writes the identity as a
+    /// NUL-terminated string of at most <paramref name="maxIdentityLength"/> bytes including the
+    /// terminator (option validation already refused identities with a zero byte or too long).
+    /// </summary>
     [UnmanagedCallersOnly]
     public static uint OnPskClient(nint ssl, byte* hint, byte* identity, uint maxIdentityLength, byte* psk, uint maxPskLength)
     {
@@ -136,21 +140,21 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            if (session?.Context.Options is not DtlsClientOptions { PskIdentity: { } id } options)
+            if (session?.Context.Options is not DtlsClientOptions options)
             {
                 return 0;
             }
 
-            // identity is a C string: leave room for its terminator.
-            int idLength = Encoding.UTF8.GetByteCount(id);
-            if (idLength + 1 > maxIdentityLength || options.PskKey.Length > maxPskLength)
+            ReadOnlySpan<byte> id = session.Context.ClientPskIdentity;
+            if (id.IsEmpty || id.Length + 1 > maxIdentityLength || options.PskKey.Length > maxPskLength)
             {
                 return 0;
             }
 
-            Encoding.UTF8.GetBytes(id, new Span<byte>(identity, idLength));
-            identity[idLength] = 0;
+            id.CopyTo(new Span<byte>(identity, id.Length));
+            identity[id.Length] = 0;
             options.PskKey.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            session.PskIdentityBytes = id.ToArray();
             return (uint)options.PskKey.Length;
         }
         catch (Exception e)
@@ -160,6 +164,12 @@ internal static unsafe class NativeCallbacks
         }
     }
 
+    /// <summary>
+    /// <c>SSL_psk_server_cb_func</c> (SSL_CTX_set_psk_server_callback(3)). OpenSSL hands over the
+    /// identity as a C string (<c>PACKET_strndup</c>), which ends at the first zero byte; the exact
+    /// bytes come from the ClientKeyExchange the message callback saw just before
+    /// (<see cref="DtlsSession.CaptureClientKeyExchange"/>), used when they agree with the C string.
+    /// </summary>
     [UnmanagedCallersOnly]
     public static uint OnPskServer(nint ssl, byte* identity, byte* psk, uint maxPskLength)
     {
@@ -172,12 +182,13 @@ internal static unsafe class NativeCallbacks
                 return 0;
             }
 
-            string id = Marshal.PtrToStringUTF8((nint)identity) ?? string.Empty;
-            session.PskIdentity = id;
-            ReadOnlyMemory<byte>? key = lookup(id);
+            ReadOnlySpan<byte> cString = identity == null ? [] : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(identity);
+            byte[] id = session.TakeWireIdentity(cString);
+            session.PskIdentityBytes = id;
+            ReadOnlyMemory<byte>? key = lookup(new DtlsPskRequest(id, session.RemoteEndPoint));
             if (key is not { Length: > 0 } k || k.Length > maxPskLength)
             {
-                return 0; // Unknown identity: OpenSSL answers with a fatal alert.
+                return 0; // Unknown identity: OpenSSL answers with a fatal unknown_psk_identity alert.
             }
 
             k.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
@@ -258,7 +269,13 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            session?.ObserveMessage(writePath != 0, contentType, new ReadOnlySpan<byte>(buffer, (int)Math.Min(length, int.MaxValue)));
+            var message = new ReadOnlySpan<byte>(buffer, (int)Math.Min(length, int.MaxValue));
+            if (writePath == 0 && contentType == SSL3_RT_HANDSHAKE)
+            {
+                session?.CaptureClientKeyExchange(message);
+            }
+
+            session?.ObserveMessage(writePath != 0, contentType, message);
         }
         catch (Exception e)
         {

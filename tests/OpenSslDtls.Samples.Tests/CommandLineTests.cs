@@ -35,6 +35,13 @@ public sealed class CommandLineTests : ProcessTestBase
     [TestCase("EchoServer", "--cert", "/nonexistent/cert.pem", "--key")]
     [TestCase("EchoServer", "--ca", "/nonexistent/ca.pem", "/nonexistent/ca.pem")]
     [TestCase("EchoServer", "--psk", "id:zz", "--psk")]
+    [TestCase("EchoServer", "--psk", "hex:zz:00", "--psk")]
+    [TestCase("EchoServer", "--psk-hint", "hint", "--psk-hint")]
+    [TestCase("EchoServer", "--cipher", "PSK", "InsecureAllowLegacyCipherSuites")]
+    [TestCase("EchoServer", "--srtp", "SRTP_NOPE", "SRTP_NOPE")]
+    [TestCase("EchoClient", "--psk", "hex:610062:0011", "zero byte")]
+    [TestCase("EchoClient", "--cipher", "AES128-SHA", "InsecureAllowLegacyCipherSuites")]
+    [TestCase("EchoClient", "--connections", "0", "--connections")]
     [CancelAfter(60_000)]
     public async Task A_bad_argument_is_one_error_line_and_exit_code_2(string program, string option, string? value, string named)
     {

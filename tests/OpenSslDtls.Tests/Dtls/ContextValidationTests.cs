@@ -136,7 +136,7 @@ public sealed class ContextValidationTests : DtlsFixture
     [Test]
     public void Psk_identity_without_key_names_PskKey()
     {
-        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentity = "device" }).Dispose(), nameof(DtlsClientOptions.PskKey));
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "device" }).Dispose(), nameof(DtlsClientOptions.PskKey));
     }
 
     [Test]
@@ -167,5 +167,188 @@ public sealed class ContextValidationTests : DtlsFixture
         using System.Net.Sockets.Socket unconnected = LoopbackPair.Bound();
         var e = Assert.Throws<ArgumentException>(() => new DtlsSession(context, unconnected).Dispose());
         Assert.That(e!.Message, Does.Contain("connected"));
+    }
+
+    // ---- One test per rule in src/Dtls/OptionRules.cs (README "Options checked at creation"). ----
+
+    private static readonly byte[] Key = new byte[16];
+
+    [Test]
+    public void Server_with_neither_certificate_nor_psk_names_Certificate_and_PskKeyLookup()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsServerOptions()).Dispose(), nameof(DtlsServerOptions.Certificate), nameof(DtlsServerOptions.PskKeyLookup));
+    }
+
+    [TestCase(nameof(DtlsOptions.PinnedCertificateSha256))]
+    [TestCase(nameof(DtlsOptions.CaFile))]
+    [TestCase(nameof(DtlsOptions.TrustedCertificates))]
+    [TestCase(nameof(DtlsOptions.RemoteCertificateValidation))]
+    [TestCase(nameof(DtlsOptions.UseSystemTrustStore))]
+    public void Insecure_with_a_setting_it_would_ignore_names_both_on_a_client(string ignored)
+    {
+        (string certificate, _) = DtlsTestCertificates.WritePem(DtlsTestCertificates.Server);
+        var options = ignored switch
+        {
+            nameof(DtlsOptions.PinnedCertificateSha256) => new DtlsClientOptions { InsecureSkipCertificateValidation = true, PinnedCertificateSha256 = [new string('A', 64)] },
+            nameof(DtlsOptions.CaFile) => new DtlsClientOptions { InsecureSkipCertificateValidation = true, CaFile = certificate },
+            nameof(DtlsOptions.TrustedCertificates) => new DtlsClientOptions { InsecureSkipCertificateValidation = true, TrustedCertificates = [DtlsTestCertificates.Ca] },
+            nameof(DtlsOptions.RemoteCertificateValidation) => new DtlsClientOptions { InsecureSkipCertificateValidation = true, RemoteCertificateValidation = (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None },
+            _ => new DtlsClientOptions { InsecureSkipCertificateValidation = true, UseSystemTrustStore = true },
+        };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), nameof(DtlsOptions.InsecureSkipCertificateValidation), ignored);
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Insecure_server_that_asks_for_client_certificates_names_both(bool require)
+    {
+        var options = new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, InsecureSkipCertificateValidation = true, RequireClientCertificate = require, RequestClientCertificate = !require };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), nameof(DtlsOptions.InsecureSkipCertificateValidation),
+            require ? nameof(DtlsServerOptions.RequireClientCertificate) : nameof(DtlsServerOptions.RequestClientCertificate));
+    }
+
+    [Test]
+    public void Legacy_suites_allowed_without_a_cipher_list_names_both()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { InsecureAllowLegacyCipherSuites = true }).Dispose(), nameof(DtlsOptions.InsecureAllowLegacyCipherSuites), nameof(DtlsOptions.CipherList));
+    }
+
+    [TestCase("PSK", "RSA-PSK-AES256-GCM-SHA384")]
+    [TestCase("HIGH", "more")]
+    [TestCase("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-SHA")]
+    [TestCase("ECDHE-ECDSA-AES128-GCM-SHA256:AES128-GCM-SHA256", "AES128-GCM-SHA256")]
+    [TestCase("DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES128-GCM-SHA256")]
+    [TestCase("DHE-PSK-AES128-GCM-SHA256", "DHE-PSK-AES128-GCM-SHA256")]
+    [TestCase("RSA-PSK-AES128-GCM-SHA256", "RSA-PSK-AES128-GCM-SHA256")]
+    [TestCase("eNULL:@SECLEVEL=0", "NULL")]
+    public void Cipher_list_enabling_legacy_suites_names_CipherList_and_the_option_that_allows_them(string list, string named)
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { CipherList = list }).Dispose(), nameof(DtlsOptions.CipherList), named, nameof(DtlsOptions.InsecureAllowLegacyCipherSuites));
+        Assert.That(() => new DtlsContext(new DtlsClientOptions { CipherList = list, InsecureAllowLegacyCipherSuites = true }).Dispose(), Throws.Nothing);
+    }
+
+    [TestCase("ECDHE-ECDSA-AES128-GCM-SHA256")]
+    [TestCase("ECDHE-ECDSA-AES128-CCM8:ECDHE-RSA-CHACHA20-POLY1305")]
+    [TestCase("PSK-AES128-CCM8")]
+    [TestCase("ECDHE-PSK-CHACHA20-POLY1305:PSK-AES256-GCM-SHA384")]
+    public void Cipher_lists_of_AEAD_suites_with_ECDHE_or_PSK_are_accepted(string list)
+    {
+        Assert.That(() => new DtlsContext(new DtlsClientOptions { CipherList = list }).Dispose(), Throws.Nothing);
+    }
+
+    [Test]
+    public void Psk_identity_as_bytes_and_text_names_PskIdentityText()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentity = new byte[] { 1 }, PskIdentityText = "a", PskKey = Key }).Dispose(), nameof(DtlsClientOptions.PskIdentityText), nameof(DtlsClientOptions.PskIdentity));
+    }
+
+    [Test]
+    public void Psk_key_without_identity_names_PskKey()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskKey = Key }).Dispose(), nameof(DtlsClientOptions.PskKey), nameof(DtlsClientOptions.PskIdentity));
+    }
+
+    [Test]
+    public void Psk_identity_bytes_without_key_names_PskKey()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentity = new byte[] { 0xff, 0x01 } }).Dispose(), nameof(DtlsClientOptions.PskKey));
+    }
+
+    // Built at run time: attribute strings are stored as UTF-8, where a lone surrogate cannot survive.
+    [TestCase("", 0xD800, "")]
+    [TestCase("device-", 0xDC00, "")]
+    [TestCase("a", 0xD83D, "b")]
+    public void Psk_identity_text_without_an_exact_UTF8_form_names_PskIdentityText(string before, int surrogate, string after)
+    {
+        string text = before + (char)surrogate + after;
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = text, PskKey = Key }).Dispose(), nameof(DtlsClientOptions.PskIdentityText), "lone surrogate");
+    }
+
+    [Test]
+    public void Empty_psk_identity_text_names_PskIdentityText()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = string.Empty, PskKey = Key }).Dispose(), nameof(DtlsClientOptions.PskIdentityText), "1 to 255 bytes");
+    }
+
+    [TestCase(256)]
+    [TestCase(1000)]
+    [TestCase(65535)]
+    public void Psk_identity_over_the_limit_names_PskIdentity_and_the_limit(int length)
+    {
+        byte[] identity = Enumerable.Repeat((byte)'x', length).ToArray();
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentity = identity, PskKey = Key }).Dispose(), nameof(DtlsClientOptions.PskIdentity), "at most 255", "PSK_MAX_IDENTITY_LEN");
+        Assert.That(() => new DtlsContext(new DtlsClientOptions { PskIdentity = identity.AsMemory(0, 255), PskKey = Key }).Dispose(), Throws.Nothing);
+    }
+
+    [TestCase(0)]
+    [TestCase(3)]
+    [TestCase(7)]
+    public void Psk_identity_holding_a_zero_byte_names_PskIdentity_and_why(int offset)
+    {
+        byte[] identity = "device-7"u8.ToArray();
+        identity[offset] = 0;
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentity = identity, PskKey = Key }).Dispose(), nameof(DtlsClientOptions.PskIdentity), $"offset {offset}", "C string");
+    }
+
+    [Test]
+    public void Psk_key_over_the_limit_names_PskKey()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "a", PskKey = new byte[513] }).Dispose(), nameof(DtlsClientOptions.PskKey), "512");
+    }
+
+    [Test]
+    public void Maximum_protocol_below_minimum_names_MaximumProtocol()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { MinimumProtocol = DtlsProtocolVersion.Dtls13, MaximumProtocol = DtlsProtocolVersion.Dtls12 }).Dispose(), nameof(DtlsOptions.MaximumProtocol), "MinimumProtocol");
+    }
+
+    [Test]
+    public void Certificate_chain_without_certificate_names_CertificateChain()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsClientOptions { CertificateChain = [DtlsTestCertificates.Ca] }).Dispose(), nameof(DtlsOptions.CertificateChain), nameof(DtlsOptions.Certificate));
+    }
+
+    [Test]
+    public void Psk_hint_without_psk_names_PskIdentityHint()
+    {
+        AssertNamesSetting(() => new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, PskIdentityHint = "hint" }).Dispose(), nameof(DtlsServerOptions.PskIdentityHint), nameof(DtlsServerOptions.PskKeyLookup));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Psk_only_server_asking_for_client_certificates_names_the_request(bool require)
+    {
+        var options = new DtlsServerOptions { PskKeyLookup = _ => Key, RequireClientCertificate = require, RequestClientCertificate = !require };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), require ? nameof(DtlsServerOptions.RequireClientCertificate) : nameof(DtlsServerOptions.RequestClientCertificate), "Certificate");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Server_pins_without_RequireClientCertificate_names_both(bool request)
+    {
+        var options = new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, PinnedCertificateSha256 = [new string('A', 64)], RequestClientCertificate = request };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), nameof(DtlsOptions.PinnedCertificateSha256), nameof(DtlsServerOptions.RequireClientCertificate));
+    }
+
+    [TestCase(nameof(DtlsOptions.CaFile))]
+    [TestCase(nameof(DtlsOptions.TrustedCertificates))]
+    [TestCase(nameof(DtlsOptions.RemoteCertificateValidation))]
+    public void Server_trust_settings_without_asking_for_client_certificates_name_the_setting(string setting)
+    {
+        (string ca, _) = DtlsTestCertificates.WritePem(DtlsTestCertificates.Server);
+        var options = setting switch
+        {
+            nameof(DtlsOptions.CaFile) => new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, CaFile = ca },
+            nameof(DtlsOptions.TrustedCertificates) => new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, TrustedCertificates = [DtlsTestCertificates.Ca] },
+            _ => new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, RemoteCertificateValidation = (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None },
+        };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), setting, nameof(DtlsServerOptions.RequestClientCertificate));
+    }
+
+    [Test]
+    public void Ticket_keys_with_tickets_off_names_SessionTicketKeys()
+    {
+        var options = new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, SessionTicketKeys = new byte[80], EnableSessionTickets = false };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), nameof(DtlsServerOptions.SessionTicketKeys), nameof(DtlsServerOptions.EnableSessionTickets));
     }
 }

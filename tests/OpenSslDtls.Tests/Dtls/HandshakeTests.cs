@@ -133,16 +133,16 @@ public sealed class HandshakeTests : DtlsFixture
         using var serverContext = new DtlsContext(new DtlsServerOptions
         {
             PskIdentityHint = "test hint",
-            PskKeyLookup = identity => identity == "device-7" ? key : null,
+            PskKeyLookup = request => request.IdentityText == "device-7" ? key : null,
         });
-        using var clientContext = new DtlsContext(new DtlsClientOptions { PskIdentity = "device-7", PskKey = key });
+        using var clientContext = new DtlsContext(new DtlsClientOptions { PskIdentityText = "device-7", PskKey = key });
         await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
 
         Assert.Multiple(() =>
         {
             Assert.That(pair.Client.CipherSuite, Does.Contain("PSK"));
             Assert.That(pair.Server.CipherSuite, Is.EqualTo(pair.Client.CipherSuite));
-            Assert.That(pair.Server.PskIdentity, Is.EqualTo("device-7"));
+            Assert.That(pair.Server.PskIdentityText, Is.EqualTo("device-7"));
             Assert.That(pair.Client.RemoteCertificate, Is.Null);
             Assert.That(pair.Server.RemoteCertificate, Is.Null);
         });
@@ -162,7 +162,7 @@ public sealed class HandshakeTests : DtlsFixture
         });
         using var clientContext = new DtlsContext(new DtlsClientOptions
         {
-            PskIdentity = "device-7",
+            PskIdentityText = "device-7",
             PskKey = RandomNumberGenerator.GetBytes(32),
             HandshakeTimeout = TimeSpan.FromSeconds(30),
         });
@@ -184,7 +184,7 @@ public sealed class HandshakeTests : DtlsFixture
     public async Task Psk_with_an_unknown_identity_is_refused_with_an_alert(CancellationToken cancellationToken)
     {
         using var serverContext = new DtlsContext(new DtlsServerOptions { PskKeyLookup = _ => null });
-        using var clientContext = new DtlsContext(new DtlsClientOptions { PskIdentity = "stranger", PskKey = RandomNumberGenerator.GetBytes(32) });
+        using var clientContext = new DtlsContext(new DtlsClientOptions { PskIdentityText = "stranger", PskKey = RandomNumberGenerator.GetBytes(32) });
         await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext);
         HandshakeOutcome outcome = await pair.HandshakeExpectingFailureAsync(cancellationToken);
 
@@ -193,7 +193,7 @@ public sealed class HandshakeTests : DtlsFixture
             Assert.That(outcome.Server, Is.InstanceOf<DtlsException>());
             Assert.That(outcome.Client, Is.InstanceOf<DtlsException>());
             Assert.That(((DtlsException?)outcome.Client)?.Alert?.Sent, Is.False, "the client received the alert");
-            Assert.That(pair.Server.PskIdentity, Is.EqualTo("stranger"));
+            Assert.That(pair.Server.PskIdentityText, Is.EqualTo("stranger"));
             Assert.That(outcome.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
         });
     }
@@ -272,8 +272,8 @@ public sealed class HandshakeTests : DtlsFixture
         for (int i = 0; i < 2; i++)
         {
             await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken, io, io);
-            byte[] client = pair.Client.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", [], 60, useContext: false);
-            byte[] server = pair.Server.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", [], 60, useContext: false);
+            byte[] client = pair.Client.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", 60);
+            byte[] server = pair.Server.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", 60);
             Assert.Multiple(() =>
             {
                 Assert.That(pair.Client.SrtpProfile, Is.Not.Null.And.StartsWith("SRTP_"));

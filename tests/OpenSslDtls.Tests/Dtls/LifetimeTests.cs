@@ -314,7 +314,7 @@ public sealed class LifetimeTests : DtlsFixture
             Assert.That(async () => await pair.Client.AcceptAsync(cancellationToken), Throws.InvalidOperationException);
             Assert.That(async () => await pair.Server.ConnectAsync(cancellationToken), Throws.InvalidOperationException);
             Assert.That(async () => await pair.Client.SendAsync(new byte[1], cancellationToken), Throws.InvalidOperationException);
-            Assert.That(() => pair.Client.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", [], 60, useContext: false), Throws.InvalidOperationException);
+            Assert.That(() => pair.Client.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", 60), Throws.InvalidOperationException);
         });
 
         await pair.HandshakeAsync(cancellationToken);

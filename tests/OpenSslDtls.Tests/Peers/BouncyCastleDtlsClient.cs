@@ -52,7 +52,7 @@ internal static class BouncyCastleDtlsClient
     }
 
     /// <summary>BouncyCastle's datagram transport over a connected .NET socket.</summary>
-    private sealed class UdpTransport(Socket socket, int receiveTimeoutMs) : DatagramTransport
+    internal sealed class UdpTransport(Socket socket, int receiveTimeoutMs) : DatagramTransport
     {
         public int GetReceiveLimit() => 1500 - 28;
 

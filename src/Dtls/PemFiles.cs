@@ -1,0 +1,20 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OpenSsl.Dtls;
+
+/// <summary>Tells PEM from DER with the BCL's PEM reader, not by looking at the first bytes.</summary>
+internal static class PemFiles
+{
+    /// <summary>
+    /// True if the file holds a well-formed PEM block anywhere: OpenSSL's PEM reader skips text
+    /// before a block (a blank line, <c>Bag Attributes</c> written by <c>openssl pkcs12 -nodes</c>),
+    /// and so does <see cref="PemEncoding.TryFind(ReadOnlySpan{char}, out PemFields)"/>.
+    /// </summary>
+    public static bool ContainsPem(string path)
+    {
+        // Latin-1 maps every byte to one char, so a DER file cannot fail to decode.
+        string text = Encoding.Latin1.GetString(File.ReadAllBytes(path));
+        return PemEncoding.TryFind(text, out _);
+    }
+}
