@@ -103,7 +103,9 @@ internal static class CoapServerHost
     {
         await Task.Yield(); // off the accept loop
         EndPoint? peer = session.RemoteEndPoint;
-        string? device = session.PskIdentity ?? session.RemoteCertificate?.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        // The device: its certificate's name, else its PSK identity (as text, or hex when it is not UTF-8).
+        string? device = session.RemoteCertificate?.GetNameInfo(X509NameType.SimpleName, forIssuer: false)
+            ?? (session.PskIdentity is { Length: > 0 } identity ? session.PskIdentityText ?? $"hex:{Convert.ToHexString(identity.Span)}" : null);
         Console.Error.WriteLine($"session opened peer {peer} cipher {session.CipherSuite} device {device ?? "-"}");
         var responder = new CoapResponder(device);
         byte[] buffer = new byte[MaxDatagram];

@@ -1,3 +1,5 @@
+using OpenSsl.Dtls;
+
 namespace OpenSslDtls.Samples.CoapServer;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace OpenSslDtls.Samples.CoapServer;
 /// </summary>
 internal sealed class DeviceKeys
 {
+    // Keyed by the identity's bytes as hex: identities are compared byte for byte, never as decoded text.
     private readonly Dictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
 
     public int Count => _keys.Count;
@@ -18,14 +21,14 @@ internal sealed class DeviceKeys
         error = null;
         foreach (string argument in arguments)
         {
-            if (!SampleArguments.TryParsePsk(argument, out string identity, out byte[] key, out error))
+            if (!SampleArguments.TryParsePsk(argument, out byte[] identity, out byte[] key, out error))
             {
                 return null;
             }
 
-            if (!keys._keys.TryAdd(identity, key))
+            if (!keys._keys.TryAdd(Convert.ToHexString(identity), key))
             {
-                error = $"--psk identity '{identity}' is given twice (one key per device identity)";
+                error = $"--psk identity '{argument[..argument.LastIndexOf(':')]}' is given twice (one key per device identity)";
                 return null;
             }
         }
@@ -34,9 +37,9 @@ internal sealed class DeviceKeys
     }
 
     /// <summary>
-    /// The key of <paramref name="identity"/>, or null to refuse the handshake (OpenSSL then sends
+    /// The key of the identity the client sent, or null to refuse the handshake (OpenSSL then sends
     /// the unknown_psk_identity alert). Used as <c>DtlsServerOptions.PskKeyLookup</c>.
     /// </summary>
-    public ReadOnlyMemory<byte>? Lookup(string identity) =>
-        _keys.TryGetValue(identity, out byte[]? key) ? key : null;
+    public ReadOnlyMemory<byte>? Lookup(DtlsPskRequest request) =>
+        _keys.TryGetValue(Convert.ToHexString(request.Identity.Span), out byte[]? key) ? key : null;
 }

@@ -60,7 +60,7 @@ public sealed class CoapServerMessageTests : CoapTestBase
     private static async Task<DtlsSession> ConnectAsync(int port, CancellationToken cancellationToken) =>
         await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), new DtlsClientOptions
         {
-            PskIdentity = "probe",
+            PskIdentity = "probe"u8.ToArray(),
             PskKey = Encoding.ASCII.GetBytes(Key),
         }, cancellationToken);
 

@@ -27,7 +27,7 @@ public sealed class LibcoapServerTests : CoapTestBase
         [Values("PSK-AES128-CCM8", "PSK-AES128-GCM-SHA256", "PSK-AES256-GCM-SHA384", "PSK-AES128-CCM", "ECDHE-PSK-CHACHA20-POLY1305")] string cipher)
     {
         int port = await StartCoapServerProcessAsync(server, "-k", Key);
-        var options = new DtlsClientOptions { PskIdentity = "dotnet-device", PskKey = Encoding.ASCII.GetBytes(Key), CipherList = cipher };
+        var options = new DtlsClientOptions { PskIdentity = "dotnet-device"u8.ToArray(), PskKey = Encoding.ASCII.GetBytes(Key), CipherList = cipher };
         await AssertTimeAsync(port, options, cipher);
     }
 

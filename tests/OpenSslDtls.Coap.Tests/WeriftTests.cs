@@ -51,7 +51,7 @@ public sealed class WeriftTests : CoapTestBase
             Assert.That(result.GetProperty("echo").GetString(), Is.EqualTo("hello werift"));
             Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"));
             AssertSrtp(session, result, profile, profileName);
-            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], exportLength, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()), "exported keying material");
+            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, exportLength)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()), "exported keying material");
             Assert.That(result.GetProperty("peerCertificateSha256").GetString(), Is.EqualTo(Sha256OfPem(Pki.ServerCertificateFile)), "the certificate werift received");
             Assert.That(Hex(SHA256.HashData(session.RemoteCertificate!.RawData)), Is.EqualTo(Sha256OfPem(Pki.ClientCertificateFile)), "the certificate we received");
         });
@@ -82,7 +82,7 @@ public sealed class WeriftTests : CoapTestBase
             Assert.That(echo, Is.EqualTo("hello from .NET"));
             Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"));
             AssertSrtp(session, result, profile, profileName);
-            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], exportLength, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()), "exported keying material");
+            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, exportLength)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()), "exported keying material");
             Assert.That(Hex(SHA256.HashData(session.RemoteCertificate!.RawData)), Is.EqualTo(Sha256OfPem(Pki.ServerCertificateFile)), "the certificate we received");
             Assert.That(result.GetProperty("peerCertificateSha256").GetString(), Is.EqualTo(mutual ? Sha256OfPem(Pki.ClientCertificateFile) : null), "the certificate werift received");
         });
@@ -106,7 +106,7 @@ public sealed class WeriftTests : CoapTestBase
             Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
             Assert.That(result.GetProperty("echo").GetString(), Is.EqualTo("rsa"));
             Assert.That(result.GetProperty("peerCertificateSha256").GetString(), Is.EqualTo(Sha256OfPem(certificate)));
-            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], 64, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
+            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, 64)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
         });
     }
 
@@ -125,7 +125,7 @@ public sealed class WeriftTests : CoapTestBase
         {
             Assert.That(session.CipherSuite, Is.EqualTo("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
             Assert.That(echo, Is.EqualTo("hello from .NET"));
-            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, [], 64, useContext: false)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
+            Assert.That(Hex(session.ExportKeyingMaterial(SrtpLabel, 64)), Is.EqualTo(result.GetProperty("keyingMaterial").GetString()));
         });
     }
 
