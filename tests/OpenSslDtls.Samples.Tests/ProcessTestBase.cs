@@ -2,59 +2,14 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
-using NUnit.Framework.Interfaces;
 
 namespace OpenSslDtls.Samples.Tests;
 
-/// <summary>
-/// Starts programs for a test and kills every one of them in teardown; when a test fails, the
-/// output of each is attached to the result.
-/// </summary>
-public abstract class ProcessTestBase
+/// <summary>The echo samples' tests: builds the samples once, then starts them like any other program.</summary>
+public abstract class ProcessTestBase : PeerProcessTestBase
 {
-    /// <summary>Bound on a program getting ready (a cold `dotnet` start included).</summary>
-    protected static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(30);
-
-    /// <summary>Bound on one exchange (handshake and echo) and on a program's exit.</summary>
-    protected static readonly TimeSpan ExchangeTimeout = TimeSpan.FromSeconds(30);
-
-    private readonly List<PeerProcess> _processes = [];
-
-    protected static TestPki Pki => TestPki.Shared;
-
     [OneTimeSetUp]
     public async Task BuildSamplesAsync() => await SampleBinaries.EnsureBuiltAsync();
-
-    [TearDown]
-    public async Task KillProcessesAsync()
-    {
-        PeerProcess[] started;
-        lock (_processes)
-        {
-            started = [.. _processes];
-            _processes.Clear();
-        }
-
-        foreach (PeerProcess process in started)
-        {
-            await process.DisposeAsync();
-            if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed)
-            {
-                await TestContext.Out.WriteLineAsync(process.Report());
-            }
-        }
-    }
-
-    protected PeerProcess Start(string fileName, params string[] arguments)
-    {
-        PeerProcess process = PeerProcess.Start(fileName, arguments);
-        lock (_processes)
-        {
-            _processes.Add(process);
-        }
-
-        return process;
-    }
 
     protected PeerProcess StartEchoClient(params string[] arguments) => Start("dotnet", [SampleBinaries.EchoClientDll, .. arguments]);
 
