@@ -19,7 +19,20 @@ public sealed partial class DtlsSession
     /// The PSK identity, as the exact bytes on the wire (RFC 4279 §5.1): on a server the one the
     /// client presented (also when it was refused), on a client the one it sent. Null without PSK.
     /// </summary>
-    public ReadOnlyMemory<byte>? PskIdentity => _pskIdentity;
+    // Spelled out: the implicit byte[] -> ReadOnlyMemory<byte> conversion turns a bare null (even the
+    // null branch of ?:) into an empty, non-null value.
+    public ReadOnlyMemory<byte>? PskIdentity
+    {
+        get
+        {
+            if (_pskIdentity is null)
+            {
+                return default(ReadOnlyMemory<byte>?);
+            }
+
+            return new ReadOnlyMemory<byte>(_pskIdentity);
+        }
+    }
 
     /// <summary><see cref="PskIdentity"/> as text when it is valid UTF-8, else null (never a lossy decoding).</summary>
     public string? PskIdentityText => _pskIdentity is null ? null : DtlsPskRequest.TryDecode(_pskIdentity);

@@ -168,6 +168,21 @@ internal static class OptionRules
             return;
         }
 
+        // A PSK client offers only PSK suites (unless CipherList says otherwise), which carry no server
+        // certificate: certificate checks would silently never run.
+        string? ignored =
+            c.CipherList is not null ? null
+            : c.PinnedCertificateSha256.Count > 0 ? nameof(c.PinnedCertificateSha256)
+            : c.CaFile is not null ? nameof(c.CaFile)
+            : c.TrustedCertificates.Count > 0 ? nameof(c.TrustedCertificates)
+            : c.RemoteCertificateValidation is not null ? nameof(c.RemoteCertificateValidation)
+            : null;
+        if (ignored is not null)
+        {
+            throw SettingErrors.Invalid(ignored,
+                $"{ignored} checks the server's certificate, but a client with PskKey offers only PSK suites, which carry none; remove it, or set CipherList to also offer certificate suites.");
+        }
+
         string setting = c.PskIdentityText is not null ? nameof(c.PskIdentityText) : nameof(c.PskIdentity);
         byte[] identity = OptionRules.ClientPskIdentity(c)
             ?? throw SettingErrors.Invalid(setting, "PskIdentityText has no exact UTF-8 form (it holds a lone surrogate); pass the bytes as PskIdentity instead.");

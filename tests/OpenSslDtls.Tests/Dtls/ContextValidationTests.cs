@@ -351,4 +351,19 @@ public sealed class ContextValidationTests : DtlsFixture
         var options = new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, SessionTicketKeys = new byte[80], EnableSessionTickets = false };
         AssertNamesSetting(() => new DtlsContext(options).Dispose(), nameof(DtlsServerOptions.SessionTicketKeys), nameof(DtlsServerOptions.EnableSessionTickets));
     }
+
+    [TestCase(nameof(DtlsOptions.PinnedCertificateSha256))]
+    [TestCase(nameof(DtlsOptions.TrustedCertificates))]
+    [TestCase(nameof(DtlsOptions.RemoteCertificateValidation))]
+    public void Psk_client_with_certificate_checks_that_would_never_run_names_the_setting(string setting)
+    {
+        var options = setting switch
+        {
+            nameof(DtlsOptions.PinnedCertificateSha256) => new DtlsClientOptions { PskIdentityText = "a", PskKey = Key, PinnedCertificateSha256 = [new string('A', 64)] },
+            nameof(DtlsOptions.TrustedCertificates) => new DtlsClientOptions { PskIdentityText = "a", PskKey = Key, TrustedCertificates = [DtlsTestCertificates.Ca] },
+            _ => new DtlsClientOptions { PskIdentityText = "a", PskKey = Key, RemoteCertificateValidation = (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None },
+        };
+        AssertNamesSetting(() => new DtlsContext(options).Dispose(), setting, "PSK suites", nameof(DtlsOptions.CipherList));
+        Assert.That(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "a", PskKey = Key, PinnedCertificateSha256 = [new string('A', 64)], CipherList = "PSK-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256" }).Dispose(), Throws.Nothing);
+    }
 }

@@ -53,7 +53,12 @@ public sealed class CipherPolicyPeerTests : CommandLinePeers
         client.Write("aead\n");
         await client.WaitUntilAsync(p => p.StandardOutput.Contains("aead", StringComparison.Ordinal), Bound, "the echo");
 
-        Assert.That((await listener.NextSessionAsync(Bound)).CipherSuite, Is.EqualTo(ianaName));
+        AcceptedSession session = await listener.NextSessionAsync(Bound);
+        Assert.Multiple(() =>
+        {
+            Assert.That(session.CipherSuite, Is.EqualTo(ianaName));
+            Assert.That(session.PskIdentity, Is.Null, "no PSK identity on a certificate session");
+        });
     }
 
     // CBC (with PSK, ECDHE-PSK and ECDHE certificates), NULL, static RSA and DHE: each forced on s_client alone.
