@@ -87,20 +87,61 @@ public sealed partial class DtlsListener
 
         if (_peers.TryGetValue(address, out ListenerPeer? peer))
         {
-            // A known peer's epoch-0 ClientHello is a retransmission or a restart: the cookie decides.
+            // A known peer's epoch-0 ClientHello is a retransmission, a later fragment or a restart: the cookie decides.
             if (ClientHello.LooksLikeClientHello(datagram))
             {
                 OnClientHello(socket, address, datagram, peer);
             }
             else
             {
-                Deliver(peer, datagram);
+                DeliverKnown(peer, datagram);
             }
 
             return;
         }
 
         OnClientHello(socket, address, datagram, null);
+    }
+
+    /// <summary>
+    /// A datagram from a peer in the table. While a restarted client's new handshake is pending beside
+    /// the established association (RFC 6347 §4.2.8; the old one is replaced only once the new one
+    /// completes), plaintext records belong to the new handshake, and a datagram of encrypted records
+    /// only may be either side's (the old session's data or the new handshake's Finished): both get it,
+    /// and each drops what it cannot authenticate (a record that fails its MAC is discarded silently,
+    /// RFC 6347 §4.1.2.7; a pending OpenSSL session buffers no next-epoch application data).
+    /// </summary>
+    private void DeliverKnown(ListenerPeer peer, ReadOnlySpan<byte> datagram)
+    {
+        if (peer.Successor is not { } successor)
+        {
+            Deliver(peer, datagram);
+            return;
+        }
+
+        if (HasPlaintextRecord(datagram))
+        {
+            Deliver(successor, datagram);
+            return;
+        }
+
+        Deliver(peer, datagram);
+        Deliver(successor, datagram);
+    }
+
+    private static bool HasPlaintextRecord(ReadOnlySpan<byte> datagram)
+    {
+        while (datagram.Length >= ClientHello.RecordHeaderLength)
+        {
+            if (datagram[3] == 0 && datagram[4] == 0)
+            {
+                return true;
+            }
+
+            datagram = datagram.Slice(Math.Min(datagram.Length, ClientHello.RecordHeaderLength + ((datagram[11] << 8) | datagram[12])));
+        }
+
+        return false;
     }
 
     private void Deliver(ListenerPeer peer, ReadOnlySpan<byte> datagram)
@@ -111,11 +152,28 @@ public sealed partial class DtlsListener
             return;
         }
 
-        long dropped = peer.Deliver(datagram, out bool alive);
-        if (dropped > 0)
+        if (peer.Reassembly is { } reassembly)
         {
-            Interlocked.Add(ref _droppedQueueFull, dropped);
-            DtlsMetrics.Dropped(DtlsMetrics.ReasonQueueFull, dropped);
+            if (!reassembly.TryAdmit(datagram, out int added))
+            {
+                Drop(ref _droppedReassembly, DtlsMetrics.ReasonOverReassemblyLimit);
+                return;
+            }
+
+            CountReassembly(added);
+        }
+
+        long dropped = peer.Deliver(datagram, out long overBudget, out bool alive);
+        if (dropped > overBudget)
+        {
+            Interlocked.Add(ref _droppedQueueFull, dropped - overBudget);
+            DtlsMetrics.Dropped(DtlsMetrics.ReasonQueueFull, dropped - overBudget);
+        }
+
+        if (overBudget > 0)
+        {
+            Interlocked.Add(ref _droppedOverBudget, overBudget);
+            DtlsMetrics.Dropped(DtlsMetrics.ReasonOverMemoryBudget, overBudget);
         }
 
         if (!alive)
@@ -131,20 +189,31 @@ public sealed partial class DtlsListener
     /// no lock shared by all loops, and costs one parse and one HMAC; OpenSSL sees only ClientHellos
     /// whose sender has proven it receives at its address. Before that proof nothing is stored and the
     /// only reply is a HelloVerifyRequest no larger than the request.
+    /// <para>
+    /// A ClientHello in fragments (RFC 6347 §4.2.3): the cookie is read from the first fragment; a
+    /// cookieless one gets its HelloVerifyRequest for that fragment only, the later fragments of an
+    /// unknown peer are dropped without a reply (nothing is kept before the cookie: a client
+    /// retransmits its whole flight), and once the session exists they go to it and OpenSSL
+    /// reassembles the message, in any order, duplicated or overlapping.
+    /// </para>
     /// </summary>
     private void OnClientHello(Socket socket, SocketAddress address, ReadOnlySpan<byte> datagram, ListenerPeer? known)
     {
         ClientHelloParse parse = ClientHello.TryParse(datagram, out ClientHello hello);
-        if (parse == ClientHelloParse.Malformed)
+        switch (parse)
         {
-            Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
-            return;
-        }
-
-        if (parse == ClientHelloParse.NotClientHello)
-        {
-            Drop(ref _droppedNotClientHello, DtlsMetrics.ReasonNotClientHello);
-            return;
+            case ClientHelloParse.Malformed:
+                Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
+                return;
+            case ClientHelloParse.NotClientHello:
+                Drop(ref _droppedNotClientHello, DtlsMetrics.ReasonNotClientHello);
+                return;
+            case ClientHelloParse.LaterFragment when known is not null:
+                DeliverKnown(known, datagram);
+                return;
+            case ClientHelloParse.LaterFragment or ClientHelloParse.CookieNotInFragment:
+                Drop(ref _droppedUnverifiedFragments, DtlsMetrics.ReasonUnverifiedFragment);
+                return;
         }
 
         if (hello.Cookie.IsEmpty)
@@ -153,9 +222,10 @@ public sealed partial class DtlsListener
             return;
         }
 
-        if (!Cookies.Verify(address, hello.Cookie))
+        if (!Cookies.Verify(address, hello))
         {
-            // Forged, expired, or issued to another address or port: treated as no cookie (RFC 6347 §4.2.1).
+            // Forged, expired, issued to another address or port, or to a ClientHello with another
+            // random: treated as no cookie (RFC 6347 §4.2.1).
             Interlocked.Increment(ref _cookiesRejected);
             DtlsMetrics.CookiesRejected.Add(1);
             SendHelloVerifyRequest(socket, address, hello, datagram.Length);
@@ -164,23 +234,32 @@ public sealed partial class DtlsListener
 
         Interlocked.Increment(ref _cookiesVerified);
         DtlsMetrics.CookiesVerified.Add(1);
-        if (known is not null && known.StartedWith(hello.Random))
+        if (known is not null)
         {
-            // The ClientHello that created this association, retransmitted: the handshake goes on
-            // (OpenSSL discards the duplicate message); it never restarts it.
-            Deliver(known, datagram);
-            return;
+            // The ClientHello that created this association (or the pending new one), retransmitted:
+            // the handshake goes on (OpenSSL discards the duplicate message); it never restarts it.
+            if (known.StartedWith(hello.Random))
+            {
+                Deliver(known, datagram);
+                return;
+            }
+
+            if (known.Successor is { } successor && successor.StartedWith(hello.Random))
+            {
+                Deliver(successor, datagram);
+                return;
+            }
         }
 
         // A new peer, or a known one with a new random and a valid cookie: a restarted client
-        // (RFC 6347 §4.2.8), whose old association is replaced once the new one exists.
-        StartHandshake(socket, address, datagram, hello.Random, known);
+        // (RFC 6347 §4.2.8).
+        StartHandshake(socket, address, datagram, hello, known);
     }
 
     private void SendHelloVerifyRequest(Socket socket, SocketAddress address, in ClientHello hello, int requestLength)
     {
         Span<byte> cookie = stackalloc byte[CookieAuthority.CookieLength];
-        Cookies.Write(address, cookie);
+        Cookies.Write(address, hello, cookie);
         Span<byte> reply = stackalloc byte[ClientHello.HelloVerifyRequestLength];
         int length = hello.WriteHelloVerifyRequest(cookie, reply);
         if (length > requestLength)
@@ -205,6 +284,15 @@ public sealed partial class DtlsListener
         catch (ObjectDisposedException)
         {
             // Stopping.
+        }
+    }
+
+    private void CountReassembly(long bytes)
+    {
+        if (bytes != 0)
+        {
+            Interlocked.Add(ref _reassemblyBytes, bytes);
+            DtlsMetrics.ReassemblyBytes.Add(bytes);
         }
     }
 
