@@ -54,11 +54,15 @@ internal static class ListenerTestKit
     });
 
     /// <summary>A client over a socket the test keeps, so that it can also send raw datagrams from the client's address.</summary>
-    public static async Task<Client> ConnectAsync(DtlsListener listener, DtlsContext context, CancellationToken cancellationToken)
+    public static Task<Client> ConnectAsync(DtlsListener listener, DtlsContext context, CancellationToken cancellationToken) =>
+        ConnectAsync(listener.LocalEndPoint, context, cancellationToken);
+
+    /// <summary>A client of <paramref name="server"/> (a listener or a relay in front of one), from <paramref name="from"/> (default 127.0.0.1).</summary>
+    public static async Task<Client> ConnectAsync(IPEndPoint server, DtlsContext context, CancellationToken cancellationToken, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.Connect(listener.LocalEndPoint);
+        socket.Bind(new IPEndPoint(from ?? IPAddress.Loopback, 0));
+        socket.Connect(server);
         var session = new DtlsSession(context, socket);
         try
         {
