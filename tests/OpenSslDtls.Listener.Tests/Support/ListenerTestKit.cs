@@ -33,9 +33,16 @@ internal static class ListenerTestKit
         TimeSpan? idleTimeout = null,
         int maxQueued = 256,
         int maxDatagramSize = 65_507,
-        TimeSpan? cookieRotation = null) => new()
+        TimeSpan? cookieRotation = null,
+        int maxPendingPerAddress = 32,
+        int maxPendingPerPrefix = 256,
+        TimeSpan? pendingTimeoutWhenFull = null,
+        int maxReassembly = 65_536,
+        long maxQueuedBytes = 64L * 1024 * 1024,
+        TimeSpan? cookieLifetime = null,
+        System.Net.IPAddress? address = null) => new()
         {
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            LocalEndPoint = new IPEndPoint(address ?? IPAddress.Loopback, 0),
             ServerOptions = server ?? ServerOptions(),
             MaxSessions = maxSessions,
             MaxPendingHandshakes = maxPending,
@@ -43,6 +50,12 @@ internal static class ListenerTestKit
             MaxQueuedDatagramsPerSession = maxQueued,
             MaxDatagramSize = maxDatagramSize,
             CookieSecretRotation = cookieRotation ?? TimeSpan.FromMinutes(5),
+            MaxPendingHandshakesPerAddress = maxPendingPerAddress,
+            MaxPendingHandshakesPerPrefix = maxPendingPerPrefix,
+            PendingHandshakeTimeoutWhenFull = pendingTimeoutWhenFull ?? TimeSpan.FromSeconds(5),
+            MaxHandshakeReassemblyBytes = maxReassembly,
+            MaxQueuedBytes = maxQueuedBytes,
+            CookieLifetime = cookieLifetime ?? TimeSpan.FromSeconds(30),
         };
 
     public static DtlsContext ClientContext(TimeSpan? handshakeTimeout = null) => new(new DtlsClientOptions

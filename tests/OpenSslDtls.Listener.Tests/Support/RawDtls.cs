@@ -76,9 +76,9 @@ internal static class RawDtls
     /// One fragment of the single-record handshake message in <paramref name="unfragmented"/> (as
     /// <see cref="ClientHelloAsync"/> or <see cref="WithCookie"/> make it), in its own record with
     /// record sequence number <paramref name="recordSequence"/>; the message header may announce
-    /// another <paramref name="messageLength"/> and <paramref name="messageSeq"/>.
+    /// another <paramref name="messageLength"/>, <paramref name="messageSeq"/> and <paramref name="messageType"/>.
     /// </summary>
-    public static byte[] Fragment(byte[] unfragmented, int offset, int length, long recordSequence, int? messageLength = null, int? messageSeq = null)
+    public static byte[] Fragment(byte[] unfragmented, int offset, int length, long recordSequence, int? messageLength = null, int? messageSeq = null, byte? messageType = null)
     {
         byte[] result = [.. unfragmented.AsSpan(0, Body), .. unfragmented.AsSpan(Body + offset, length)];
         for (int i = 0; i < 6; i++)
@@ -90,6 +90,11 @@ internal static class RawDtls
         if (messageLength is { } announced)
         {
             WriteUInt24(result.AsSpan(14), announced);
+        }
+
+        if (messageType is { } type)
+        {
+            result[13] = type;
         }
 
         if (messageSeq is { } seq)
