@@ -119,10 +119,10 @@ internal static class ListenerTestKit
     }
 
     /// <summary>A UDP socket on loopback, not connected: sends raw datagrams to the listener and reads its replies.</summary>
-    public static Socket RawSocket()
+    public static Socket RawSocket(IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Bind(new IPEndPoint(from ?? IPAddress.Loopback, 0));
         return socket;
     }
 
