@@ -448,8 +448,8 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     }
 
 
-    // Budget: the listener's byte budget the buffer is charged to (DtlsSession.Listener.cs), or null.
-    private readonly record struct PooledDatagram(byte[] Buffer, int Length, QueuedDatagramBudget? Budget = null)
+    // Budget: the session's account in the listener's byte budget the buffer is charged to (DtlsSession.Listener.cs), or null.
+    private readonly record struct PooledDatagram(byte[] Buffer, int Length, QueuedDatagramBudget.Account? Budget = null)
     {
         public void Return()
         {

@@ -88,8 +88,10 @@ public sealed class DtlsListenerOptions
     /// as the pooled buffers that hold them (a datagram of n bytes takes the next power of two, at
     /// least 16). Over it a new datagram is dropped and counted
     /// (<see cref="DtlsListenerStatistics.DroppedOverMemoryBudget"/> and the session's
-    /// <see cref="DtlsSession.DroppedDatagrams"/>) until readers catch up. At least 65,536; default
-    /// 64 MiB.
+    /// <see cref="DtlsSession.DroppedDatagrams"/>) until readers catch up. Once half of it is in use,
+    /// a session may hold at most half of it divided by the number of sessions holding data, so
+    /// sessions whose applications stopped reading cannot starve the others. At least 65,536;
+    /// default 64 MiB.
     /// </summary>
     public long MaxQueuedBytes { get; init; } = 64L * 1024 * 1024;
 

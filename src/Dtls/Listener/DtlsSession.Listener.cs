@@ -7,7 +7,7 @@ namespace OpenSsl.Dtls;
 /// <summary>What <c>DtlsListener</c> needs from a session it drives over our datagram BIO.</summary>
 public sealed partial class DtlsSession
 {
-    private QueuedDatagramBudget? _queueBudget;
+    private QueuedDatagramBudget.Account? _queueBudget;
     private long _droppedOverBudget;
 
     /// <summary>The transport of a session over our BIO (the listener's per-peer sender), for the native callbacks.</summary>
@@ -17,7 +17,7 @@ public sealed partial class DtlsSession
     internal long DroppedOverBudget => Interlocked.Read(ref _droppedOverBudget);
 
     /// <summary>Charges this session's queued plaintext to the listener-wide budget; set once, before the handshake.</summary>
-    internal void UseQueueBudget(QueuedDatagramBudget budget) => _queueBudget = budget;
+    internal void UseQueueBudget(QueuedDatagramBudget budget) => _queueBudget = budget.Open();
 
     /// <summary>
     /// Queues one decrypted datagram for the reader in a pooled buffer, within the listener's byte
@@ -26,7 +26,7 @@ public sealed partial class DtlsSession
     private void EnqueuePlaintext(ReadOnlySpan<byte> plaintext)
     {
         byte[] copy = ArrayPool<byte>.Shared.Rent(plaintext.Length);
-        QueuedDatagramBudget? budget = _queueBudget;
+        QueuedDatagramBudget.Account? budget = _queueBudget;
         if (budget is not null && !budget.TryTake(copy.Length))
         {
             ArrayPool<byte>.Shared.Return(copy);
