@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
 namespace OpenSsl.Dtls;
@@ -148,7 +149,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         try
         {
             EnableCookieCallbacks(context);
-            ReleaseIdleBuffers(context);
+            ReduceBuffers(context);
             sockets = ListenerSockets.Open(local, options.ReceiveLoops);
             return new DtlsListener(options, context, sockets);
         }
@@ -331,11 +332,18 @@ public sealed partial class DtlsListener : IAsyncDisposable
     }
 
     /// <summary>
-    /// <c>SSL_MODE_RELEASE_BUFFERS</c>: an idle session gives its record read buffer (about 17 KB)
-    /// back to the allocator between datagrams (ssl(7), <c>SSL_CTX_set_mode</c>); OpenSSL 3.0's DTLS
-    /// keeps its write buffer. Figures in docs/robustness.md.
+    /// Keeps each session's buffers as small as OpenSSL allows (issue 14 item 4): with
+    /// <c>SSL_MODE_RELEASE_BUFFERS</c> a session gives its record read buffer (about 17 KB) back to
+    /// the allocator whenever it is empty (ssl(7), <c>SSL_CTX_set_mode</c>; OpenSSL 3.0's DTLS keeps
+    /// its write buffer), and the write buffer is sized for the largest record a session sends, which
+    /// DTLS bounds by the MTU (a record never spans datagrams), instead of for 16 KiB
+    /// (<c>SSL_CTX_set_max_send_fragment</c>, 512 to 16,384).
     /// </summary>
-    private static void ReleaseIdleBuffers(DtlsContext context) => SSL_CTX_set_mode(context.Handle, SSL_MODE_RELEASE_BUFFERS);
+    private static void ReduceBuffers(DtlsContext context)
+    {
+        SSL_CTX_set_mode(context.Handle, SSL_MODE_RELEASE_BUFFERS);
+        ErrorQueue.ThrowIfNotOne((int)SSL_CTX_set_max_send_fragment(context.Handle, Math.Clamp(context.Options.Mtu, 512, 16_384)), "SSL_CTX_set_max_send_fragment");
+    }
 
     internal void CountSent() => Interlocked.Increment(ref _datagramsSent);
 
