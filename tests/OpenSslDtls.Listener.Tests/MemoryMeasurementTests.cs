@@ -53,8 +53,9 @@ public class MemoryMeasurementTests
             long runners = Math.Max(0, managedWithout - managedBefore) / Clients;
             long resident = ((residentWith - residentBefore) / Clients) - runners;
             TestContext.Out.WriteLine($"per idle session ({Clients} openssl s_client peers, SSL_MODE_RELEASE_BUFFERS): managed heap {managed / 1024.0:0.0} KiB, resident (managed and native) {resident / 1024.0:0.0} KiB; each process runner {runners / 1024.0:0.0} KiB taken off; {statistics}");
+            // Measured: 15-19 KiB managed, 46-63 KiB resident.
             Assert.That(managed, Is.LessThan(32 * KiB));
-            Assert.That(resident, Is.LessThan(256 * KiB));
+            Assert.That(resident, Is.LessThan(192 * KiB));
         }
         finally
         {
@@ -117,8 +118,10 @@ public class MemoryMeasurementTests
         TestContext.Out.WriteLine(listener.Statistics);
         Assert.That(pendingMeasured, Is.GreaterThan(Wave / 2), "the measure saw most of the wave pending");
         Assert.That(listener.Statistics.HandshakesTimedOut, Is.EqualTo((Waves + 1) * (long)Wave));
-        Assert.That(perPendingResident, Is.LessThan(256 * KiB));
-        Assert.That(growth, Is.LessThan(64 * MiB), "repeated storms do not keep growing the process");
+        // Measured: about 30 KiB and 9 MiB; with async receive loops (allocations spread over
+        // glibc's per-thread arenas) 62-98 KiB and 85-162 MiB, still climbing after ten waves.
+        Assert.That(perPendingResident, Is.LessThan(128 * KiB));
+        Assert.That(growth, Is.LessThan(32 * MiB), "repeated storms do not keep growing the process");
     }
 
     private static async Task WaveAsync(DtlsListener listener, int count, CancellationToken ct)

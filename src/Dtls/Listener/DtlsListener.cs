@@ -89,7 +89,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         for (int i = 0; i < _loops.Length; i++)
         {
             Socket socket = sockets[i % sockets.Length];
-            _loops[i] = Task.Run(() => ReceiveLoopAsync(socket));
+            _loops[i] = StartReceiveLoop(socket, i);
         }
 
         ListenerLog.Started(_logger, LocalEndPoint, sockets.Length, _loops.Length);
