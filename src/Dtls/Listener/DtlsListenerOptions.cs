@@ -119,7 +119,8 @@ public sealed class DtlsListenerOptions
 
     /// <summary>
     /// How often the cookie key changes. A cookie verifies under the current and the previous key,
-    /// so it is accepted for between one and two periods. Default 5 minutes.
+    /// so it is accepted for between one and two periods, and never longer than
+    /// <see cref="CookieLifetime"/>. Default 5 minutes.
     /// </summary>
     public TimeSpan CookieSecretRotation { get; init; } = TimeSpan.FromMinutes(5);
 
