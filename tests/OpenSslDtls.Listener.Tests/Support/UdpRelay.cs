@@ -40,6 +40,9 @@ internal sealed class UdpRelay : IAsyncDisposable
     /// <summary>Turns one datagram from the client into the datagrams sent on (null: unchanged).</summary>
     public Func<byte[], IReadOnlyList<byte[]>>? FromClientRewrite { get; set; }
 
+    /// <summary>Turns one datagram from the listener into the datagrams sent on to the client (null: unchanged).</summary>
+    public Func<byte[], IReadOnlyList<byte[]>>? FromServerRewrite { get; set; }
+
     /// <summary>Datagrams the client sent, as received (before any rewrite).</summary>
     public ConcurrentQueue<byte[]> FromClient { get; } = new();
 
@@ -112,7 +115,10 @@ internal sealed class UdpRelay : IAsyncDisposable
             FromServer.Enqueue(datagram);
             if (_client is { } client)
             {
-                TrySend(() => _clientSide.SendTo(datagram, client));
+                foreach (byte[] forward in FromServerRewrite?.Invoke(datagram) ?? [datagram])
+                {
+                    TrySend(() => _clientSide.SendTo(forward, client));
+                }
             }
         }
     }
