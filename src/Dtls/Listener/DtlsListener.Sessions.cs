@@ -73,6 +73,14 @@ public sealed partial class DtlsListener
         }
 
         peer.Attach(session);
+        if (peer.State == ListenerPeer.StateClosed)
+        {
+            // Evicted by another loop before its session was attached (several loops on one socket):
+            // the evictor found no session to dispose. Attach is a full fence, so one of us sees the other.
+            session.Dispose();
+            return;
+        }
+
         if (!Place(peer, replacing, predecessor))
         {
             // Another loop got there first (several loops on one socket): let its association stand.

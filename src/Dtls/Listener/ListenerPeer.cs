@@ -95,7 +95,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
     long IDtlsTimerTarget.TimerDue => Volatile.Read(ref _timerDue);
 
-    public void Attach(DtlsSession session) => Volatile.Write(ref _session, session);
+    public void Attach(DtlsSession session) => Interlocked.Exchange(ref _session, session);
 
     /// <summary>Sets the pending successor if there is none or <paramref name="expected"/> is the current one.</summary>
     public bool TrySetSuccessor(ListenerPeer successor, ListenerPeer? expected) =>
