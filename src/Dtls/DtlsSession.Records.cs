@@ -307,9 +307,7 @@ public sealed partial class DtlsSession
                 return;
             }
 
-            byte[] copy = ArrayPool<byte>.Shared.Rent(n);
-            plaintext.AsSpan(0, n).CopyTo(copy);
-            _received.Writer.TryWrite(new PooledDatagram(copy, n));
+            EnqueuePlaintext(plaintext.AsSpan(0, n));
         }
     }
 

@@ -412,9 +412,14 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     }
 
 
-    private readonly record struct PooledDatagram(byte[] Buffer, int Length)
+    // Budget: the session's account in the listener's byte budget the buffer is charged to (DtlsSession.Listener.cs), or null.
+    private readonly record struct PooledDatagram(byte[] Buffer, int Length, QueuedDatagramBudget.Account? Budget = null)
     {
-        public void Return() => ArrayPool<byte>.Shared.Return(Buffer);
+        public void Return()
+        {
+            Budget?.Give(Buffer.Length);
+            ArrayPool<byte>.Shared.Return(Buffer);
+        }
     }
 
     private static long Now => Stopwatch.GetTimestamp();

@@ -68,6 +68,8 @@ public static partial class LibSsl
     public const int SSL_CTRL_SET_MTU = 17;
     /// <summary><c>SSL_CTRL_MODE</c></summary>
     public const int SSL_CTRL_MODE = 33;
+    /// <summary><c>SSL_CTRL_SET_MAX_SEND_FRAGMENT</c></summary>
+    public const int SSL_CTRL_SET_MAX_SEND_FRAGMENT = 52;
     /// <summary><c>SSL_CTRL_SET_READ_AHEAD</c></summary>
     public const int SSL_CTRL_SET_READ_AHEAD = 41;
     /// <summary><c>SSL_CTRL_SET_SESS_CACHE_SIZE</c></summary>

@@ -44,6 +44,9 @@ public static unsafe partial class LibSsl
     /// <summary><c>SSL_CTX_set_mode(ctx, m)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, m, NULL)</c></summary>
     public static long SSL_CTX_set_mode(SafeSslContextHandle ctx, long mode) => SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, (nint)mode, 0);
 
+    /// <summary><c>SSL_CTX_set_max_send_fragment(ctx, m)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_SEND_FRAGMENT, m, NULL)</c></summary>
+    public static long SSL_CTX_set_max_send_fragment(SafeSslContextHandle ctx, long length) => SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_SEND_FRAGMENT, (nint)length, 0);
+
     /// <summary><c>SSL_CTX_set_read_ahead(ctx, m)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, m, NULL)</c></summary>
     public static long SSL_CTX_set_read_ahead(SafeSslContextHandle ctx, int yes) => SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, yes, 0);
 

@@ -313,6 +313,14 @@ public class ListenerLimitTests
             ("CookieSecret", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, CookieSecret = new byte[8] }),
             ("CookieSecretRotation", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, CookieSecretRotation = TimeSpan.Zero }),
             ("Mtu", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = new DtlsServerOptions { Certificate = Certificate, Mtu = 10 } }),
+            ("MaxPendingHandshakesPerAddress", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxPendingHandshakesPerAddress = 0 }),
+            ("MaxPendingHandshakesPerPrefix", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxPendingHandshakesPerAddress = 10, MaxPendingHandshakesPerPrefix = 9 }),
+            ("PendingHandshakeTimeoutWhenFull", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, PendingHandshakeTimeoutWhenFull = TimeSpan.Zero }),
+            ("MaxHandshakeReassemblyBytes", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxHandshakeReassemblyBytes = 1000 }),
+            ("MaxHandshakeReassemblyBytes", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxHandshakeReassemblyBytes = 0x1000000 }),
+            ("MaxQueuedBytes", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxQueuedBytes = 65_535 }),
+            ("CookieLifetime", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, CookieLifetime = TimeSpan.FromMilliseconds(500) }),
+            ("CookieLifetime", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, CookieLifetime = TimeSpan.FromMinutes(11) }),
         ];
         foreach ((string name, DtlsListenerOptions options) in cases)
         {

@@ -8,6 +8,21 @@ internal enum ClientHelloParse
     /// <summary>A well-formed DTLS ClientHello (its first fragment, holding the cookie).</summary>
     Ok,
 
+    /// <summary>
+    /// A well-formed fragment of a ClientHello at an offset other than 0: it cannot carry the cookie
+    /// (which lies within the first 100 bytes of the body), so only a peer that already proved its
+    /// address can use it; the session's OpenSSL reassembles it (RFC 6347 §4.2.3).
+    /// </summary>
+    LaterFragment,
+
+    /// <summary>
+    /// A first fragment too short to hold the whole cookie (version, random, session_id and cookie
+    /// must all be in it). A stateless server cannot wait for the rest, so it is dropped, as OpenSSL's
+    /// <c>DTLSv1_listen</c> does; no client fragments that small (the cookie ends within 125 bytes of
+    /// the datagram, below any MTU OpenSSL or GnuTLS accepts).
+    /// </summary>
+    CookieNotInFragment,
+
     /// <summary>A well-formed DTLS record that is not an epoch-0 ClientHello.</summary>
     NotClientHello,
 
@@ -39,18 +54,34 @@ internal readonly ref struct ClientHello
     private const byte DtlsMajorVersion = 0xFE;
     private const int RandomLength = 32;
 
-    private ClientHello(ReadOnlySpan<byte> recordSequence, ReadOnlySpan<byte> random, ReadOnlySpan<byte> cookie)
+    private ClientHello(ReadOnlySpan<byte> recordSequence, int messageSequence, int messageLength, ReadOnlySpan<byte> body, int sessionIdLength, ReadOnlySpan<byte> cookie)
     {
         RecordSequence = recordSequence;
-        Random = random;
+        MessageSequence = messageSequence;
+        MessageLength = messageLength;
+        Version = body.Slice(0, 2);
+        Random = body.Slice(2, RandomLength);
+        SessionId = body.Slice(2 + RandomLength + 1, sessionIdLength);
         Cookie = cookie;
     }
 
     /// <summary>The record's epoch and sequence number (8 bytes), echoed in the HelloVerifyRequest.</summary>
     public ReadOnlySpan<byte> RecordSequence { get; }
 
-    /// <summary>The client's 32 random bytes: the same in a retransmission, new when the client restarts.</summary>
+    /// <summary>The handshake message_seq (0 in a first ClientHello, 1 after a HelloVerifyRequest).</summary>
+    public int MessageSequence { get; }
+
+    /// <summary>The whole ClientHello's length in bytes (more than this fragment holds when it is fragmented).</summary>
+    public int MessageLength { get; }
+
+    /// <summary>client_version (2 bytes).</summary>
+    public ReadOnlySpan<byte> Version { get; }
+
+    /// <summary>The client's 32 random bytes: the same in a retransmission and in the ClientHello that answers a HelloVerifyRequest (RFC 6347 §4.2.1), new when the client restarts.</summary>
     public ReadOnlySpan<byte> Random { get; }
+
+    /// <summary>The session_id (0 to 32 bytes).</summary>
+    public ReadOnlySpan<byte> SessionId { get; }
 
     /// <summary>The cookie, empty in a first ClientHello.</summary>
     public ReadOnlySpan<byte> Cookie { get; }
@@ -107,37 +138,54 @@ internal readonly ref struct ClientHello
         int fragmentOffset = ReadUInt24(message.Slice(6));
         int fragmentLength = ReadUInt24(message.Slice(9));
 
-        // A stateless server cannot reassemble: the cookie must be in the first fragment, which must fill the record
-        // (DTLSv1_listen's rules; a ClientHello is message 0 or, after a HelloVerifyRequest, 1).
-        if (messageSeq > 2 || fragmentOffset != 0 || fragmentLength > messageLength || HandshakeHeaderLength + fragmentLength != message.Length)
+        // The fragment must fill the record and lie within the message (DTLSv1_listen's rules; a
+        // ClientHello is message 0 or, after a HelloVerifyRequest, 1).
+        if (messageSeq > 2 || fragmentOffset + fragmentLength > messageLength || HandshakeHeaderLength + fragmentLength != message.Length)
         {
             return ClientHelloParse.Malformed;
+        }
+
+        // A stateless server cannot reassemble before the cookie: the cookie is read from the first
+        // fragment; the later ones are for a session that already exists.
+        if (fragmentOffset != 0)
+        {
+            return fragmentLength == 0 ? ClientHelloParse.Malformed : ClientHelloParse.LaterFragment;
         }
 
         ReadOnlySpan<byte> body = message.Slice(HandshakeHeaderLength);
+        ClientHelloParse truncated = fragmentLength < messageLength ? ClientHelloParse.CookieNotInFragment : ClientHelloParse.Malformed;
 
         // client_version (2) random (32) session_id<0..32> cookie<0..255>
-        if (body.Length < 2 + RandomLength + 1 || body[0] != DtlsMajorVersion)
+        if (body.Length >= 1 && body[0] != DtlsMajorVersion)
         {
             return ClientHelloParse.Malformed;
         }
 
-        ReadOnlySpan<byte> random = body.Slice(2, RandomLength);
+        if (body.Length < 2 + RandomLength + 1)
+        {
+            return truncated;
+        }
+
         int offset = 2 + RandomLength;
         int sessionIdLength = body[offset++];
-        if (sessionIdLength > 32 || offset + sessionIdLength + 1 > body.Length)
+        if (sessionIdLength > 32)
         {
             return ClientHelloParse.Malformed;
+        }
+
+        if (offset + sessionIdLength + 1 > body.Length)
+        {
+            return truncated;
         }
 
         offset += sessionIdLength;
         int cookieLength = body[offset++];
         if (offset + cookieLength > body.Length)
         {
-            return ClientHelloParse.Malformed;
+            return truncated;
         }
 
-        hello = new ClientHello(datagram.Slice(3, 8), random, body.Slice(offset, cookieLength));
+        hello = new ClientHello(datagram.Slice(3, 8), messageSeq, messageLength, body, sessionIdLength, body.Slice(offset, cookieLength));
         return ClientHelloParse.Ok;
     }
 

@@ -6,68 +6,96 @@ using System.Security.Cryptography;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1): <c>HMAC-SHA256(key, address, port)</c>,
-/// where the key rotates every <see cref="DtlsListenerOptions.CookieSecretRotation"/>. Each period's
-/// key is derived from the master secret and the period's number on the UTC clock, so servers of a
-/// fleet that share <see cref="DtlsListenerOptions.CookieSecret"/> compute the same keys without
-/// talking to each other, and nothing needs a timer. A cookie verifies under the current key and the
-/// previous one: it lives between one and two rotation periods. The cookie binds the address and the
-/// port only, not the ClientHello's other fields, so that the retransmitted ClientHello of a client
-/// that changed nothing but its random still verifies.
+/// Stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1): the issue time (4 bytes, seconds on the
+/// UTC clock) and <c>HMAC-SHA256(key, issue time, address, port, client_version, random,
+/// session_id)</c> truncated to 28 bytes, where the key rotates every
+/// <see cref="DtlsListenerOptions.CookieSecretRotation"/>. Each period's key is derived from the
+/// master secret and the period's number on the UTC clock, so servers of a fleet that share
+/// <see cref="DtlsListenerOptions.CookieSecret"/> compute the same keys without talking to each
+/// other, and nothing needs a timer. A cookie verifies under the current key and the previous one and
+/// only while it is younger than <see cref="DtlsListenerOptions.CookieLifetime"/>.
+/// <para>
+/// The cookie binds the parameters RFC 6347 §4.2.1 requires the client to repeat unchanged in the
+/// ClientHello that carries it (version, random, session_id; cipher_suites and compression_methods
+/// too in the RFC, but they follow the cookie and may lie in a later fragment, which a stateless
+/// server cannot wait for). So a cookie-bearing ClientHello seen on the path cannot be replayed with
+/// a new random (issue 14: that looked like a restarted client and replaced the live session); the
+/// extensions are not bound, since the RFC lets them change (a padding extension grows with the
+/// cookie).
+/// </para>
 /// </summary>
 internal sealed class CookieAuthority
 {
-    /// <summary>The cookie length: a whole SHA-256 HMAC, within DTLS 1.0's 32-byte limit, so that any client can carry it.</summary>
+    /// <summary>The cookie length: within DTLS 1.0's 32-byte limit, so that any client can carry it.</summary>
     public const int CookieLength = 32;
+
+    private const int TimeLength = 4;
+
+    /// <summary>A fleet's clocks may disagree this much: a cookie "issued" up to this far in the future still verifies.</summary>
+    private const int ClockSkewSeconds = 5;
 
     private static ReadOnlySpan<byte> Label => "OpenSslDtls HelloVerifyRequest cookie v1"u8;
 
     private readonly byte[] _master;
     private readonly long _rotationTicks;
+    private readonly long _lifetimeSeconds;
     private readonly TimeProvider _time;
     private volatile Keys _keys;
 
-    public CookieAuthority(ReadOnlySpan<byte> secret, TimeSpan rotation, TimeProvider? time = null)
+    public CookieAuthority(ReadOnlySpan<byte> secret, TimeSpan rotation, TimeSpan lifetime, TimeProvider? time = null)
     {
         _master = secret.IsEmpty ? RandomNumberGenerator.GetBytes(32) : secret.ToArray();
         _rotationTicks = Math.Max(1, rotation.Ticks);
+        _lifetimeSeconds = Math.Max(1, (long)Math.Ceiling(lifetime.TotalSeconds));
         _time = time ?? TimeProvider.System;
-        _keys = Derive(Period());
+        _keys = Derive(Period(_time.GetUtcNow()));
     }
 
-    /// <summary>Writes the cookie for <paramref name="peer"/> (a socket address as received) and returns <see cref="CookieLength"/>.</summary>
-    public int Write(SocketAddress peer, Span<byte> destination)
+    /// <summary>Writes the cookie for <paramref name="peer"/> (a socket address as received) and <paramref name="hello"/>, and returns <see cref="CookieLength"/>.</summary>
+    public int Write(SocketAddress peer, in ClientHello hello, Span<byte> destination)
     {
-        Compute(CurrentKeys().Current, peer, destination.Slice(0, CookieLength));
+        DateTimeOffset now = _time.GetUtcNow();
+        Span<byte> cookie = destination.Slice(0, CookieLength);
+        BinaryPrimitives.WriteUInt32BigEndian(cookie, (uint)now.ToUnixTimeSeconds());
+        Compute(CurrentKeys(now).Current, cookie.Slice(0, TimeLength), peer, hello, cookie.Slice(TimeLength));
         return CookieLength;
     }
 
-    /// <summary>True if <paramref name="cookie"/> is this peer's cookie under the current or the previous key.</summary>
-    public bool Verify(SocketAddress peer, ReadOnlySpan<byte> cookie)
+    /// <summary>True if <paramref name="hello"/>'s cookie is this peer's cookie for this ClientHello, under the current or the previous key, and not older than the lifetime.</summary>
+    public bool Verify(SocketAddress peer, in ClientHello hello)
     {
+        ReadOnlySpan<byte> cookie = hello.Cookie;
         if (cookie.Length != CookieLength)
         {
             return false;
         }
 
-        Keys keys = CurrentKeys();
-        Span<byte> expected = stackalloc byte[CookieLength];
-        Compute(keys.Current, peer, expected);
-        if (CryptographicOperations.FixedTimeEquals(expected, cookie))
+        DateTimeOffset now = _time.GetUtcNow();
+        // Seconds modulo 2^32 on both sides: the difference is right across the wrap in 2106.
+        int age = (int)((uint)now.ToUnixTimeSeconds() - BinaryPrimitives.ReadUInt32BigEndian(cookie));
+        if (age > _lifetimeSeconds || age < -ClockSkewSeconds)
+        {
+            return false;
+        }
+
+        Keys keys = CurrentKeys(now);
+        Span<byte> expected = stackalloc byte[CookieLength - TimeLength];
+        Compute(keys.Current, cookie.Slice(0, TimeLength), peer, hello, expected);
+        if (CryptographicOperations.FixedTimeEquals(expected, cookie.Slice(TimeLength)))
         {
             return true;
         }
 
-        Compute(keys.Previous, peer, expected);
-        return CryptographicOperations.FixedTimeEquals(expected, cookie);
+        Compute(keys.Previous, cookie.Slice(0, TimeLength), peer, hello, expected);
+        return CryptographicOperations.FixedTimeEquals(expected, cookie.Slice(TimeLength));
     }
 
-    private long Period() => _time.GetUtcNow().UtcTicks / _rotationTicks;
+    private long Period(DateTimeOffset now) => now.UtcTicks / _rotationTicks;
 
-    private Keys CurrentKeys()
+    private Keys CurrentKeys(DateTimeOffset now)
     {
         Keys keys = _keys;
-        long period = Period();
+        long period = Period(now);
         if (keys.Period != period)
         {
             // Two threads may both derive; both get the same keys, so either write is right.
@@ -88,16 +116,17 @@ internal sealed class CookieAuthority
     }
 
     /// <summary>
-    /// HMAC over (family, port, address) read straight from the <see cref="SocketAddress"/> bytes: no
-    /// <c>IPEndPoint</c> is made per datagram. An IPv4-mapped IPv6 address (a dual-mode socket) counts
-    /// as its IPv4 address, so that a dual-mode and an IPv4 server of one fleet agree.
+    /// HMAC over (issue time, family, port, address, version, random, session_id), the address read
+    /// straight from the <see cref="SocketAddress"/> bytes: no <c>IPEndPoint</c> is made per datagram,
+    /// nothing is allocated. An IPv4-mapped IPv6 address (a dual-mode socket) counts as its IPv4
+    /// address, so that a dual-mode and an IPv4 server of one fleet agree.
     /// </summary>
-    private static void Compute(byte[] key, SocketAddress peer, Span<byte> destination)
+    private static void Compute(byte[] key, ReadOnlySpan<byte> issued, SocketAddress peer, in ClientHello hello, Span<byte> destination)
     {
         // sockaddr_in and sockaddr_in6 keep the port at bytes 2-3 and the address at 4-7 (IPv4) or
         // 8-23 (IPv6) on every OS .NET runs on.
         ReadOnlySpan<byte> raw = peer.Buffer.Span.Slice(0, peer.Size);
-        Span<byte> input = stackalloc byte[1 + 2 + 16];
+        Span<byte> input = stackalloc byte[1 + 2 + 16 + TimeLength + 2 + 32 + 1 + 32];
         int length;
         if (peer.Family == AddressFamily.InterNetworkV6 && raw.Length >= 24)
         {
@@ -128,7 +157,18 @@ internal sealed class CookieAuthority
         }
 
         raw.Slice(2, 2).CopyTo(input.Slice(1));
-        HMACSHA256.HashData(key, input.Slice(0, length), destination);
+        issued.CopyTo(input.Slice(length));
+        length += TimeLength;
+        hello.Version.CopyTo(input.Slice(length));
+        length += 2;
+        hello.Random.CopyTo(input.Slice(length));
+        length += hello.Random.Length;
+        input[length++] = (byte)hello.SessionId.Length;
+        hello.SessionId.CopyTo(input.Slice(length));
+        length += hello.SessionId.Length;
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(key, input.Slice(0, length), mac);
+        mac.Slice(0, destination.Length).CopyTo(destination);
     }
 
     private static bool IsIPv4Mapped(ReadOnlySpan<byte> address) =>

@@ -6,13 +6,46 @@ namespace OpenSsl.Dtls;
 /// <summary>The receive loops: demultiplexing by peer address, and the stateless cookie exchange.</summary>
 public sealed partial class DtlsListener
 {
+    /// <summary>How often a blocked receive wakes up to see whether the listener is stopping.</summary>
+    private const int StopPollMilliseconds = 100;
+
+    /// <summary>
+    /// Starts a receive loop on a thread of its own. One dedicated thread, rather than async receives
+    /// whose continuations hop between pool threads, keeps the native allocations of the sessions it
+    /// drives (OpenSSL's handshake state, its read buffers) in one allocator arena: with glibc's
+    /// per-thread arenas, memory freed after a storm of half-open handshakes on one thread is reused
+    /// by the next storm instead of staying resident in a dozen arenas (issue 14 item 4).
+    /// </summary>
+    private Task StartReceiveLoop(Socket socket, int index)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        socket.ReceiveTimeout = StopPollMilliseconds;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReceiveLoop(socket);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"DTLS listener receive {index}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
     /// <summary>
     /// One loop: one buffer and one <see cref="SocketAddress"/>, both reused for every datagram, so
-    /// the steady state allocates nothing: <c>ReceiveFromAsync</c> writes the sender's address into
-    /// the same object, the peer table is looked up by it, and the datagram is processed in place
+    /// the steady state allocates nothing: <c>ReceiveFrom</c> writes the sender's address into the
+    /// same object, the peer table is looked up by it, and the datagram is processed in place
     /// (decrypted by the session straight out of this buffer) before the next receive.
     /// </summary>
-    private async Task ReceiveLoopAsync(Socket socket)
+    private void ReceiveLoop(Socket socket)
     {
         // One byte more than the largest datagram accepted: on Linux a longer datagram is truncated
         // to the buffer without an error, so a full buffer means "too large".
@@ -26,15 +59,15 @@ public sealed partial class DtlsListener
             try
             {
                 address.Size = addressCapacity;
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, address, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                received = socket.ReceiveFrom(buffer, SocketFlags.None, address);
             }
             catch (ObjectDisposedException)
             {
                 break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
+            {
+                continue; // The receive timeout: time to look at `stopping`.
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.NetworkReset or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
             {
@@ -50,16 +83,8 @@ public sealed partial class DtlsListener
             catch (SocketException e)
             {
                 ListenerLog.ReceiveFailed(_logger, LocalEndPoint, e);
-                try
-                {
-                    // Not a busy loop if the error repeats.
-                    await Task.Delay(50, stopping).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-
+                // Not a busy loop if the error repeats.
+                stopping.WaitHandle.WaitOne(50);
                 continue;
             }
 
@@ -87,20 +112,61 @@ public sealed partial class DtlsListener
 
         if (_peers.TryGetValue(address, out ListenerPeer? peer))
         {
-            // A known peer's epoch-0 ClientHello is a retransmission or a restart: the cookie decides.
+            // A known peer's epoch-0 ClientHello is a retransmission, a later fragment or a restart: the cookie decides.
             if (ClientHello.LooksLikeClientHello(datagram))
             {
                 OnClientHello(socket, address, datagram, peer);
             }
             else
             {
-                Deliver(peer, datagram);
+                DeliverKnown(peer, datagram);
             }
 
             return;
         }
 
         OnClientHello(socket, address, datagram, null);
+    }
+
+    /// <summary>
+    /// A datagram from a peer in the table. While a restarted client's new handshake is pending beside
+    /// the established association (RFC 6347 §4.2.8; the old one is replaced only once the new one
+    /// completes), plaintext records belong to the new handshake, and a datagram of encrypted records
+    /// only may be either side's (the old session's data or the new handshake's Finished): both get it,
+    /// and each drops what it cannot authenticate (a record that fails its MAC is discarded silently,
+    /// RFC 6347 §4.1.2.7; a pending OpenSSL session buffers no next-epoch application data).
+    /// </summary>
+    private void DeliverKnown(ListenerPeer peer, ReadOnlySpan<byte> datagram)
+    {
+        if (peer.Successor is not { } successor)
+        {
+            Deliver(peer, datagram);
+            return;
+        }
+
+        if (HasPlaintextRecord(datagram))
+        {
+            Deliver(successor, datagram);
+            return;
+        }
+
+        Deliver(peer, datagram);
+        Deliver(successor, datagram);
+    }
+
+    private static bool HasPlaintextRecord(ReadOnlySpan<byte> datagram)
+    {
+        while (datagram.Length >= ClientHello.RecordHeaderLength)
+        {
+            if (datagram[3] == 0 && datagram[4] == 0)
+            {
+                return true;
+            }
+
+            datagram = datagram.Slice(Math.Min(datagram.Length, ClientHello.RecordHeaderLength + ((datagram[11] << 8) | datagram[12])));
+        }
+
+        return false;
     }
 
     private void Deliver(ListenerPeer peer, ReadOnlySpan<byte> datagram)
@@ -111,11 +177,28 @@ public sealed partial class DtlsListener
             return;
         }
 
-        long dropped = peer.Deliver(datagram, out bool alive);
-        if (dropped > 0)
+        if (peer.Reassembly is { } reassembly)
         {
-            Interlocked.Add(ref _droppedQueueFull, dropped);
-            DtlsMetrics.Dropped(DtlsMetrics.ReasonQueueFull, dropped);
+            if (!reassembly.TryAdmit(datagram, out int added))
+            {
+                Drop(ref _droppedReassembly, DtlsMetrics.ReasonOverReassemblyLimit);
+                return;
+            }
+
+            CountReassembly(added);
+        }
+
+        long dropped = peer.Deliver(datagram, out long overBudget, out bool alive);
+        if (dropped > overBudget)
+        {
+            Interlocked.Add(ref _droppedQueueFull, dropped - overBudget);
+            DtlsMetrics.Dropped(DtlsMetrics.ReasonQueueFull, dropped - overBudget);
+        }
+
+        if (overBudget > 0)
+        {
+            Interlocked.Add(ref _droppedOverBudget, overBudget);
+            DtlsMetrics.Dropped(DtlsMetrics.ReasonOverMemoryBudget, overBudget);
         }
 
         if (!alive)
@@ -131,20 +214,31 @@ public sealed partial class DtlsListener
     /// no lock shared by all loops, and costs one parse and one HMAC; OpenSSL sees only ClientHellos
     /// whose sender has proven it receives at its address. Before that proof nothing is stored and the
     /// only reply is a HelloVerifyRequest no larger than the request.
+    /// <para>
+    /// A ClientHello in fragments (RFC 6347 §4.2.3): the cookie is read from the first fragment; a
+    /// cookieless one gets its HelloVerifyRequest for that fragment only, the later fragments of an
+    /// unknown peer are dropped without a reply (nothing is kept before the cookie: a client
+    /// retransmits its whole flight), and once the session exists they go to it and OpenSSL
+    /// reassembles the message, in any order, duplicated or overlapping.
+    /// </para>
     /// </summary>
     private void OnClientHello(Socket socket, SocketAddress address, ReadOnlySpan<byte> datagram, ListenerPeer? known)
     {
         ClientHelloParse parse = ClientHello.TryParse(datagram, out ClientHello hello);
-        if (parse == ClientHelloParse.Malformed)
+        switch (parse)
         {
-            Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
-            return;
-        }
-
-        if (parse == ClientHelloParse.NotClientHello)
-        {
-            Drop(ref _droppedNotClientHello, DtlsMetrics.ReasonNotClientHello);
-            return;
+            case ClientHelloParse.Malformed:
+                Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
+                return;
+            case ClientHelloParse.NotClientHello:
+                Drop(ref _droppedNotClientHello, DtlsMetrics.ReasonNotClientHello);
+                return;
+            case ClientHelloParse.LaterFragment when known is not null:
+                DeliverKnown(known, datagram);
+                return;
+            case ClientHelloParse.LaterFragment or ClientHelloParse.CookieNotInFragment:
+                Drop(ref _droppedUnverifiedFragments, DtlsMetrics.ReasonUnverifiedFragment);
+                return;
         }
 
         if (hello.Cookie.IsEmpty)
@@ -153,9 +247,10 @@ public sealed partial class DtlsListener
             return;
         }
 
-        if (!Cookies.Verify(address, hello.Cookie))
+        if (!Cookies.Verify(address, hello))
         {
-            // Forged, expired, or issued to another address or port: treated as no cookie (RFC 6347 §4.2.1).
+            // Forged, expired, issued to another address or port, or to a ClientHello with another
+            // random: treated as no cookie (RFC 6347 §4.2.1).
             Interlocked.Increment(ref _cookiesRejected);
             DtlsMetrics.CookiesRejected.Add(1);
             SendHelloVerifyRequest(socket, address, hello, datagram.Length);
@@ -164,23 +259,32 @@ public sealed partial class DtlsListener
 
         Interlocked.Increment(ref _cookiesVerified);
         DtlsMetrics.CookiesVerified.Add(1);
-        if (known is not null && known.StartedWith(hello.Random))
+        if (known is not null)
         {
-            // The ClientHello that created this association, retransmitted: the handshake goes on
-            // (OpenSSL discards the duplicate message); it never restarts it.
-            Deliver(known, datagram);
-            return;
+            // The ClientHello that created this association (or the pending new one), retransmitted:
+            // the handshake goes on (OpenSSL discards the duplicate message); it never restarts it.
+            if (known.StartedWith(hello.Random))
+            {
+                Deliver(known, datagram);
+                return;
+            }
+
+            if (known.Successor is { } successor && successor.StartedWith(hello.Random))
+            {
+                Deliver(successor, datagram);
+                return;
+            }
         }
 
         // A new peer, or a known one with a new random and a valid cookie: a restarted client
-        // (RFC 6347 §4.2.8), whose old association is replaced once the new one exists.
-        StartHandshake(socket, address, datagram, hello.Random, known);
+        // (RFC 6347 §4.2.8).
+        StartHandshake(socket, address, datagram, hello, known);
     }
 
     private void SendHelloVerifyRequest(Socket socket, SocketAddress address, in ClientHello hello, int requestLength)
     {
         Span<byte> cookie = stackalloc byte[CookieAuthority.CookieLength];
-        Cookies.Write(address, cookie);
+        Cookies.Write(address, hello, cookie);
         Span<byte> reply = stackalloc byte[ClientHello.HelloVerifyRequestLength];
         int length = hello.WriteHelloVerifyRequest(cookie, reply);
         if (length > requestLength)
@@ -205,6 +309,15 @@ public sealed partial class DtlsListener
         catch (ObjectDisposedException)
         {
             // Stopping.
+        }
+    }
+
+    private void CountReassembly(long bytes)
+    {
+        if (bytes != 0)
+        {
+            Interlocked.Add(ref _reassemblyBytes, bytes);
+            DtlsMetrics.ReassemblyBytes.Add(bytes);
         }
     }
 

@@ -11,37 +11,59 @@ public sealed partial class DtlsListener
     /// <summary>
     /// A verified ClientHello: within the limits, a new peer and session, fed the ClientHello. The
     /// handshake then runs on this loop (each datagram the peer sends) and on the shared timer queue
-    /// (retransmissions and the <see cref="DtlsOptions.HandshakeTimeout"/> deadline).
+    /// (retransmissions and the <see cref="DtlsOptions.HandshakeTimeout"/> deadline). A new handshake
+    /// from the address of an established association runs beside it and replaces it only once it
+    /// completes (RFC 6347 §4.2.8): a replayed ClientHello cannot end a live session.
     /// </summary>
-    private void StartHandshake(Socket socket, SocketAddress address, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> clientRandom, ListenerPeer? replacing)
+    private void StartHandshake(Socket socket, SocketAddress address, ReadOnlySpan<byte> datagram, in ClientHello hello, ListenerPeer? known)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
             return;
         }
 
-        // Reserve a pending slot first, so that concurrent loops cannot overshoot the limits together.
-        int pending = Interlocked.Increment(ref _pending);
-        if (pending > _options.MaxPendingHandshakes)
+        if (hello.MessageLength > _options.MaxHandshakeReassemblyBytes)
         {
-            Interlocked.Decrement(ref _pending);
-            Refuse(ref _refusedPending, DtlsMetrics.ReasonOverPendingLimit, nameof(DtlsListenerOptions.MaxPendingHandshakes), _options.MaxPendingHandshakes);
+            Drop(ref _droppedReassembly, DtlsMetrics.ReasonOverReassemblyLimit);
             return;
         }
 
-        if (replacing is null && pending + Volatile.Read(ref _established) > _options.MaxSessions)
+        // An established association stays until its successor completes; a pending one is replaced at once.
+        ListenerPeer? predecessor = known is not null && known.State == ListenerPeer.StateEstablished ? known : null;
+        ListenerPeer? replacing = predecessor is null ? known : null;
+        var reassembly = new HandshakeReassemblyGuard(_options.MaxHandshakeReassemblyBytes);
+        reassembly.Start(hello.MessageSequence, hello.MessageLength);
+        var peer = new ListenerPeer(this, socket, address, hello, predecessor, reassembly);
+
+        PendingRefusal refusal = _pendingHandshakes.TryAdmit(peer, countsTowardSessions: known is null, Volatile.Read(ref _established), _options.MaxSessions, out ListenerPeer? evicted);
+        if (evicted is not null)
         {
-            Interlocked.Decrement(ref _pending);
-            Refuse(ref _refusedSessions, DtlsMetrics.ReasonOverSessionLimit, nameof(DtlsListenerOptions.MaxSessions), _options.MaxSessions);
-            return;
+            Interlocked.Increment(ref _handshakesEvicted);
+            FailHandshake(evicted, evicted.Session, DtlsMetrics.FailureEvicted, new TimeoutException($"The DTLS handshake with {evicted.RemoteEndPoint} was evicted: the pending-handshake table was full (MaxPendingHandshakes {_options.MaxPendingHandshakes}) and it was the oldest, pending for longer than PendingHandshakeTimeoutWhenFull ({_options.PendingHandshakeTimeoutWhenFull.TotalSeconds:0.###} s)."));
         }
 
-        DtlsMetrics.PendingHandshakes.Add(1);
-        var peer = new ListenerPeer(this, socket, address, clientRandom);
+        switch (refusal)
+        {
+            case PendingRefusal.Pending:
+                Refuse(ref _refusedPending, DtlsMetrics.ReasonOverPendingLimit, nameof(DtlsListenerOptions.MaxPendingHandshakes), _options.MaxPendingHandshakes);
+                return;
+            case PendingRefusal.Sessions:
+                Refuse(ref _refusedSessions, DtlsMetrics.ReasonOverSessionLimit, nameof(DtlsListenerOptions.MaxSessions), _options.MaxSessions);
+                return;
+            case PendingRefusal.Address:
+                Refuse(ref _refusedSource, DtlsMetrics.ReasonOverSourceLimit, nameof(DtlsListenerOptions.MaxPendingHandshakesPerAddress), _options.MaxPendingHandshakesPerAddress);
+                return;
+            case PendingRefusal.Prefix:
+                Refuse(ref _refusedSource, DtlsMetrics.ReasonOverSourceLimit, nameof(DtlsListenerOptions.MaxPendingHandshakesPerPrefix), _options.MaxPendingHandshakesPerPrefix);
+                return;
+        }
+
+        CountReassembly(reassembly.Bytes);
         DtlsSession session;
         try
         {
             session = new DtlsSession(_context, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
+            session.UseQueueBudget(_queueBudget);
         }
         catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
         {
@@ -51,8 +73,15 @@ public sealed partial class DtlsListener
         }
 
         peer.Attach(session);
-        bool inserted = replacing is null ? _peers.TryAdd(peer.Address, peer) : _peers.TryUpdate(peer.Address, peer, replacing);
-        if (!inserted)
+        if (peer.State == ListenerPeer.StateClosed)
+        {
+            // Evicted by another loop before its session was attached (several loops on one socket):
+            // the evictor found no session to dispose. Attach is a full fence, so one of us sees the other.
+            session.Dispose();
+            return;
+        }
+
+        if (!Place(peer, replacing, predecessor))
         {
             // Another loop got there first (several loops on one socket): let its association stand.
             ClosePeer(peer);
@@ -84,6 +113,31 @@ public sealed partial class DtlsListener
         FailHandshake(peer, session, DtlsMetrics.FailureProtocol, failure ?? new DtlsException($"OpenSSL did not accept the verified ClientHello of {peer.RemoteEndPoint}."));
     }
 
+    /// <summary>
+    /// Puts a new peer where datagrams find it: a new address in the table, a pending association's
+    /// place, or beside an established one as its successor (superseding an earlier successor).
+    /// </summary>
+    private bool Place(ListenerPeer peer, ListenerPeer? replacing, ListenerPeer? predecessor)
+    {
+        if (predecessor is null)
+        {
+            return replacing is null ? _peers.TryAdd(peer.Address, peer) : _peers.TryUpdate(peer.Address, peer, replacing);
+        }
+
+        ListenerPeer? earlier = predecessor.Successor;
+        if (!predecessor.TrySetSuccessor(peer, earlier))
+        {
+            return false;
+        }
+
+        if (earlier is not null)
+        {
+            FailHandshake(earlier, earlier.Session, DtlsMetrics.FailureAborted, new DtlsException($"The DTLS handshake with {earlier.RemoteEndPoint} was superseded by a newer ClientHello from the same address and port."));
+        }
+
+        return true;
+    }
+
     private async Task CompleteHandshakeAsync(ListenerPeer peer, DtlsSession session, ValueTask handshake)
     {
         try
@@ -110,10 +164,28 @@ public sealed partial class DtlsListener
             return; // Replaced or stopped while the last flight was processed; whoever closed it disposed it.
         }
 
-        Interlocked.Decrement(ref _pending);
+        _pendingHandshakes.Remove(peer);
+        CountReassembly(-peer.ReleaseReassembly());
         Interlocked.Increment(ref _established);
-        DtlsMetrics.PendingHandshakes.Add(-1);
         DtlsMetrics.ActiveSessions.Add(1);
+        if (peer.Predecessor is { } old)
+        {
+            // The restarted client's handshake completed (its Finished verified): only now does it
+            // replace the old association (RFC 6347 §4.2.8).
+            old.ClearSuccessor(peer);
+            if (!TakeAddress(peer, old))
+            {
+                ClosePeer(peer);
+                session.Dispose();
+                return;
+            }
+
+            if (old.State != ListenerPeer.StateClosed)
+            {
+                Replace(old);
+            }
+        }
+
         Interlocked.Increment(ref _handshakesCompleted);
         DtlsMetrics.HandshakesCompleted.Add(1);
         double seconds = Stopwatch.GetElapsedTime(peer.StartedAt).TotalSeconds;
@@ -132,7 +204,36 @@ public sealed partial class DtlsListener
         }
     }
 
-    private void FailHandshake(ListenerPeer peer, DtlsSession session, string reason, Exception e)
+    /// <summary>A completed successor takes its predecessor's place in the table (or the free place, if the predecessor already left).</summary>
+    private bool TakeAddress(ListenerPeer peer, ListenerPeer old)
+    {
+        while (true)
+        {
+            if (_peers.TryGetValue(peer.Address, out ListenerPeer? current))
+            {
+                if (current == peer)
+                {
+                    return true;
+                }
+
+                if (current != old)
+                {
+                    return false;
+                }
+
+                if (_peers.TryUpdate(peer.Address, peer, old))
+                {
+                    return true;
+                }
+            }
+            else if (_peers.TryAdd(peer.Address, peer))
+            {
+                return true;
+            }
+        }
+    }
+
+    private void FailHandshake(ListenerPeer peer, DtlsSession? session, string reason, Exception e)
     {
         if (ClosePeer(peer) == ListenerPeer.StatePending)
         {
@@ -143,11 +244,15 @@ public sealed partial class DtlsListener
             }
 
             DtlsMetrics.HandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
-            CountRetransmissions(session);
+            if (session is not null)
+            {
+                CountRetransmissions(session);
+            }
+
             ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, reason, e);
         }
 
-        session.Dispose();
+        session?.Dispose();
     }
 
     /// <summary>
@@ -205,8 +310,7 @@ public sealed partial class DtlsListener
         int previous = peer.TryClose();
         if (previous == ListenerPeer.StatePending)
         {
-            Interlocked.Decrement(ref _pending);
-            DtlsMetrics.PendingHandshakes.Add(-1);
+            _pendingHandshakes.Remove(peer);
         }
         else if (previous == ListenerPeer.StateEstablished)
         {
@@ -214,7 +318,17 @@ public sealed partial class DtlsListener
             DtlsMetrics.ActiveSessions.Add(-1);
         }
 
-        // Only this peer's entry: after a restart the address already maps to its successor.
+        CountReassembly(-peer.ReleaseReassembly());
+        peer.Predecessor?.ClearSuccessor(peer);
+
+        // Only this peer's entry: after a restart the address already maps to its successor. If a
+        // restarted client's new handshake is pending beside it, that one takes the place at once,
+        // so that its datagrams still find it.
+        if (peer.Successor is { State: ListenerPeer.StatePending } successor && _peers.TryUpdate(peer.Address, successor, peer))
+        {
+            return previous;
+        }
+
         _peers.TryRemove(new KeyValuePair<SocketAddress, ListenerPeer>(peer.Address, peer));
         return previous;
     }

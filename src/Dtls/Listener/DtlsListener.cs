@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
 namespace OpenSsl.Dtls;
@@ -40,9 +41,10 @@ public sealed partial class DtlsListener : IAsyncDisposable
     private readonly ConcurrentDictionary<SocketAddress, ListenerPeer> _peers = new();
     private readonly Channel<ListenerPeer> _accepted = Channel.CreateUnbounded<ListenerPeer>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PendingHandshakeTable _pendingHandshakes;
+    private readonly QueuedDatagramBudget _queueBudget;
     private int _disposed;
 
-    private int _pending;
     private int _established;
     private long _datagramsReceived;
     private long _datagramsSent;
@@ -55,6 +57,12 @@ public sealed partial class DtlsListener : IAsyncDisposable
     private long _cookiesRejected;
     private long _refusedSessions;
     private long _refusedPending;
+    private long _refusedSource;
+    private long _handshakesEvicted;
+    private long _droppedUnverifiedFragments;
+    private long _droppedReassembly;
+    private long _droppedOverBudget;
+    private long _reassemblyBytes;
     private long _droppedMalformed;
     private long _droppedNotClientHello;
     private long _droppedTooLarge;
@@ -71,7 +79,9 @@ public sealed partial class DtlsListener : IAsyncDisposable
         _sockets = sockets;
         _logger = options.Logger ?? NullLogger.Instance;
         _idleTicks = options.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : (long)(options.IdleTimeout.TotalSeconds * Stopwatch.Frequency);
-        Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation);
+        Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime);
+        _pendingHandshakes = new PendingHandshakeTable(options);
+        _queueBudget = new QueuedDatagramBudget(options.MaxQueuedBytes);
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
 
         // With SO_REUSEPORT each socket has its own loop; otherwise the loops share the one socket.
@@ -79,7 +89,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         for (int i = 0; i < _loops.Length; i++)
         {
             Socket socket = sockets[i % sockets.Length];
-            _loops[i] = Task.Run(() => ReceiveLoopAsync(socket));
+            _loops[i] = StartReceiveLoop(socket, i);
         }
 
         ListenerLog.Started(_logger, LocalEndPoint, sockets.Length, _loops.Length);
@@ -92,7 +102,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
     public DtlsListenerStatistics Statistics => new()
     {
         ActiveSessions = Math.Max(0, Volatile.Read(ref _established)),
-        PendingHandshakes = Math.Max(0, Volatile.Read(ref _pending)),
+        PendingHandshakes = _pendingHandshakes.Count,
         DatagramsReceived = Interlocked.Read(ref _datagramsReceived),
         DatagramsSent = Interlocked.Read(ref _datagramsSent),
         HandshakesStarted = Interlocked.Read(ref _handshakesStarted),
@@ -104,6 +114,13 @@ public sealed partial class DtlsListener : IAsyncDisposable
         CookiesRejected = Interlocked.Read(ref _cookiesRejected),
         RefusedOverSessionLimit = Interlocked.Read(ref _refusedSessions),
         RefusedOverPendingLimit = Interlocked.Read(ref _refusedPending),
+        RefusedOverSourceLimit = Interlocked.Read(ref _refusedSource),
+        HandshakesEvicted = Interlocked.Read(ref _handshakesEvicted),
+        DroppedUnverifiedFragments = Interlocked.Read(ref _droppedUnverifiedFragments),
+        DroppedOverReassemblyLimit = Interlocked.Read(ref _droppedReassembly),
+        DroppedOverMemoryBudget = Interlocked.Read(ref _droppedOverBudget),
+        ReassemblyBytes = Interlocked.Read(ref _reassemblyBytes),
+        QueuedBytes = _queueBudget.Used,
         DroppedMalformed = Interlocked.Read(ref _droppedMalformed),
         DroppedNotClientHello = Interlocked.Read(ref _droppedNotClientHello),
         DroppedTooLarge = Interlocked.Read(ref _droppedTooLarge),
@@ -132,6 +149,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         try
         {
             EnableCookieCallbacks(context);
+            ReduceBuffers(context);
             sockets = ListenerSockets.Open(local, options.ReceiveLoops);
             return new DtlsListener(options, context, sockets);
         }
@@ -197,6 +215,8 @@ public sealed partial class DtlsListener : IAsyncDisposable
         int closed = 0;
         foreach (KeyValuePair<SocketAddress, ListenerPeer> entry in _peers)
         {
+            // A restarted client's handshake in progress lives beside its old association.
+            entry.Value.Successor?.Session?.Dispose();
             entry.Value.Session?.Dispose();
             closed++;
         }
@@ -235,6 +255,36 @@ public sealed partial class DtlsListener : IAsyncDisposable
         if (o.MaxPendingHandshakes < 1)
         {
             throw SettingErrors.OutOfRange(nameof(o.MaxPendingHandshakes), o.MaxPendingHandshakes, "MaxPendingHandshakes must be at least 1.");
+        }
+
+        if (o.MaxPendingHandshakesPerAddress < 1)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.MaxPendingHandshakesPerAddress), o.MaxPendingHandshakesPerAddress, "MaxPendingHandshakesPerAddress must be at least 1.");
+        }
+
+        if (o.MaxPendingHandshakesPerPrefix < o.MaxPendingHandshakesPerAddress)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.MaxPendingHandshakesPerPrefix), o.MaxPendingHandshakesPerPrefix, $"MaxPendingHandshakesPerPrefix must be at least MaxPendingHandshakesPerAddress ({o.MaxPendingHandshakesPerAddress}).");
+        }
+
+        if (o.PendingHandshakeTimeoutWhenFull <= TimeSpan.Zero)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.PendingHandshakeTimeoutWhenFull), o.PendingHandshakeTimeoutWhenFull, "PendingHandshakeTimeoutWhenFull must be positive.");
+        }
+
+        if (o.MaxHandshakeReassemblyBytes is < 4096 or > 0xFFFFFF)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.MaxHandshakeReassemblyBytes), o.MaxHandshakeReassemblyBytes, "MaxHandshakeReassemblyBytes must be between 4096 and 16777215 bytes.");
+        }
+
+        if (o.MaxQueuedBytes < 65_536)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.MaxQueuedBytes), o.MaxQueuedBytes, "MaxQueuedBytes must be at least 65536 bytes.");
+        }
+
+        if (o.CookieLifetime < TimeSpan.FromSeconds(1) || o.CookieLifetime > TimeSpan.FromMinutes(10))
+        {
+            throw SettingErrors.OutOfRange(nameof(o.CookieLifetime), o.CookieLifetime, "CookieLifetime must be between 1 second and 10 minutes.");
         }
 
         if (o.IdleTimeout <= TimeSpan.Zero && o.IdleTimeout != Timeout.InfiniteTimeSpan)
@@ -279,6 +329,20 @@ public sealed partial class DtlsListener : IAsyncDisposable
     {
         SSL_CTX_set_cookie_generate_cb(context.Handle, &NativeCallbacks.OnGenerateCookie);
         SSL_CTX_set_cookie_verify_cb(context.Handle, &NativeCallbacks.OnVerifyCookie);
+    }
+
+    /// <summary>
+    /// Keeps each session's buffers as small as OpenSSL allows (issue 14 item 4): with
+    /// <c>SSL_MODE_RELEASE_BUFFERS</c> a session gives its record read buffer (about 17 KB) back to
+    /// the allocator whenever it is empty (ssl(7), <c>SSL_CTX_set_mode</c>; OpenSSL 3.0's DTLS keeps
+    /// its write buffer), and the write buffer is sized for the largest record a session sends, which
+    /// DTLS bounds by the MTU (a record never spans datagrams), instead of for 16 KiB
+    /// (<c>SSL_CTX_set_max_send_fragment</c>, 512 to 16,384).
+    /// </summary>
+    private static void ReduceBuffers(DtlsContext context)
+    {
+        SSL_CTX_set_mode(context.Handle, SSL_MODE_RELEASE_BUFFERS);
+        ErrorQueue.ThrowIfNotOne((int)SSL_CTX_set_max_send_fragment(context.Handle, Math.Clamp(context.Options.Mtu, 512, 16_384)), "SSL_CTX_set_max_send_fragment");
     }
 
     internal void CountSent() => Interlocked.Increment(ref _datagramsSent);

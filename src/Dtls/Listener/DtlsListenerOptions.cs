@@ -34,6 +34,42 @@ public sealed class DtlsListenerOptions
     public int MaxPendingHandshakes { get; init; } = 1_000;
 
     /// <summary>
+    /// The most handshakes in progress from one IP address (any port). A storm of half-open handshakes
+    /// from one address fills only this share of <see cref="MaxPendingHandshakes"/>; beyond it the
+    /// address's new handshakes are refused (no reply; counted in
+    /// <see cref="DtlsListenerStatistics.RefusedOverSourceLimit"/>) while other peers connect. Clients
+    /// behind one NAT address share it. Default 32.
+    /// </summary>
+    public int MaxPendingHandshakesPerAddress { get; init; } = 32;
+
+    /// <summary>
+    /// The most handshakes in progress from one network: an IPv4 /24 or an IPv6 /56 (the usual
+    /// allocation to one site, RFC 6177), so that an attacker with a block of addresses also gets one
+    /// share. At least <see cref="MaxPendingHandshakesPerAddress"/>. Default 256.
+    /// </summary>
+    public int MaxPendingHandshakesPerPrefix { get; init; } = 256;
+
+    /// <summary>
+    /// The half-open timeout under pressure: when <see cref="MaxPendingHandshakes"/> handshakes are
+    /// pending, a new verified ClientHello evicts the oldest one if it has been pending this long
+    /// (counted in <see cref="DtlsListenerStatistics.HandshakesEvicted"/>), instead of being refused
+    /// until <see cref="DtlsOptions.HandshakeTimeout"/> frees a place (a longer value than that has no
+    /// effect). Default 5 seconds (a handshake with two lost flights).
+    /// </summary>
+    public TimeSpan PendingHandshakeTimeoutWhenFull { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The handshake message bytes one pending handshake may make OpenSSL hold for reassembly: the sum
+    /// of the lengths its handshake messages announce (ClientHello, Certificate chain,
+    /// ClientKeyExchange, CertificateVerify; RFC 6347 §4.2.3), at most eight messages. Fragments beyond
+    /// it are dropped and counted (<see cref="DtlsListenerStatistics.DroppedOverReassemblyLimit"/>);
+    /// the handshake then times out. The pending handshakes together hold at most
+    /// <see cref="MaxPendingHandshakes"/> times this. At least 4,096; default 65,536 (OpenSSL alone
+    /// would accept 100 KB per message and eleven messages).
+    /// </summary>
+    public int MaxHandshakeReassemblyBytes { get; init; } = 65_536;
+
+    /// <summary>
     /// An established session that receives nothing for this long is closed (close_notify sent, its
     /// readers see a <see cref="TimeoutException"/>) and freed. <see cref="Timeout.InfiniteTimeSpan"/>
     /// turns reaping off. Default 5 minutes.
@@ -48,16 +84,29 @@ public sealed class DtlsListenerOptions
     public int MaxQueuedDatagramsPerSession { get; init; } = 256;
 
     /// <summary>
+    /// The bytes of received plaintext all sessions together may hold in their receive queues, counted
+    /// as the pooled buffers that hold them (a datagram of n bytes takes the next power of two, at
+    /// least 16). Over it a new datagram is dropped and counted
+    /// (<see cref="DtlsListenerStatistics.DroppedOverMemoryBudget"/> and the session's
+    /// <see cref="DtlsSession.DroppedDatagrams"/>) until readers catch up. Once half of it is in use,
+    /// a session may hold at most half of it divided by the number of sessions holding data, so
+    /// sessions whose applications stopped reading cannot starve the others. At least 65,536;
+    /// default 64 MiB.
+    /// </summary>
+    public long MaxQueuedBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// The largest datagram accepted, in bytes of UDP payload; larger ones are dropped and counted.
     /// It sizes each receive loop's buffer. Between 256 and 65,535; default 65,507 (the IPv4 maximum).
     /// </summary>
     public int MaxDatagramSize { get; init; } = 65_507;
 
     /// <summary>
-    /// Receive loops, to use more cores. Above 1, on Linux, that many sockets are bound to the same
-    /// port with <c>SO_REUSEPORT</c> and the kernel spreads peers over them by hashing the address
-    /// 4-tuple (so one peer always reaches the same socket); elsewhere, that many loops share one
-    /// socket. Default 1.
+    /// Receive loops, to use more cores; each runs on a thread of its own (which also keeps the
+    /// native memory of the sessions it drives in one allocator arena). Above 1, on Linux, that many
+    /// sockets are bound to the same port with <c>SO_REUSEPORT</c> and the kernel spreads peers over
+    /// them by hashing the address 4-tuple (so one peer always reaches the same socket); elsewhere,
+    /// that many loops share one socket. Default 1.
     /// </summary>
     public int ReceiveLoops { get; init; } = 1;
 
@@ -71,9 +120,20 @@ public sealed class DtlsListenerOptions
 
     /// <summary>
     /// How often the cookie key changes. A cookie verifies under the current and the previous key,
-    /// so it is accepted for between one and two periods. Default 5 minutes.
+    /// so it is accepted for between one and two periods, and never longer than
+    /// <see cref="CookieLifetime"/>. Default 5 minutes.
     /// </summary>
     public TimeSpan CookieSecretRotation { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a HelloVerifyRequest cookie stays valid (it carries its issue time). A cookie binds the
+    /// peer's address and port and the ClientHello's version, random and session_id (RFC 6347 §4.2.1),
+    /// so it cannot be replayed with a new random; the short lifetime bounds replays of a whole
+    /// ClientHello. A client whose cookie expired gets a new HelloVerifyRequest and carries on. It is
+    /// also bounded by the rotation (current or previous key). Between 1 second and 10 minutes;
+    /// default 30 seconds.
+    /// </summary>
+    public TimeSpan CookieLifetime { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Receives the listener's events (start, stop, handshakes, refusals, reaping, errors); null logs nothing.</summary>
     public ILogger? Logger { get; init; }

@@ -43,14 +43,39 @@ public sealed record DtlsListenerStatistics
     /// <summary>Verified ClientHellos refused because <see cref="DtlsListenerOptions.MaxSessions"/> was reached.</summary>
     public long RefusedOverSessionLimit { get; init; }
 
-    /// <summary>Verified ClientHellos refused because <see cref="DtlsListenerOptions.MaxPendingHandshakes"/> was reached.</summary>
+    /// <summary>Verified ClientHellos refused because <see cref="DtlsListenerOptions.MaxPendingHandshakes"/> was reached and no pending handshake was old enough to evict.</summary>
     public long RefusedOverPendingLimit { get; init; }
+
+    /// <summary>Verified ClientHellos refused because their address or network already had <see cref="DtlsListenerOptions.MaxPendingHandshakesPerAddress"/> or <see cref="DtlsListenerOptions.MaxPendingHandshakesPerPrefix"/> handshakes pending.</summary>
+    public long RefusedOverSourceLimit { get; init; }
+
+    /// <summary>Pending handshakes evicted to make room when the table was full (the oldest, once pending for <see cref="DtlsListenerOptions.PendingHandshakeTimeoutWhenFull"/>); also counted in <see cref="HandshakesFailed"/>.</summary>
+    public long HandshakesEvicted { get; init; }
 
     /// <summary>Datagrams dropped because they were not DTLS, or were truncated or inconsistent.</summary>
     public long DroppedMalformed { get; init; }
 
     /// <summary>Datagrams from unknown peers that were not a ClientHello.</summary>
     public long DroppedNotClientHello { get; init; }
+
+    /// <summary>
+    /// ClientHello fragments from which no cookie can be read: a later fragment from a peer without a
+    /// session yet (the client retransmits its flight after the cookie exchange), or a first fragment
+    /// too short to hold the cookie.
+    /// </summary>
+    public long DroppedUnverifiedFragments { get; init; }
+
+    /// <summary>Handshake datagrams of pending handshakes dropped by <see cref="DtlsListenerOptions.MaxHandshakeReassemblyBytes"/> (or announcing inconsistent message lengths).</summary>
+    public long DroppedOverReassemblyLimit { get; init; }
+
+    /// <summary>Plaintext datagrams dropped because the listener's sessions together held <see cref="DtlsListenerOptions.MaxQueuedBytes"/>.</summary>
+    public long DroppedOverMemoryBudget { get; init; }
+
+    /// <summary>Handshake message bytes the pending handshakes have announced now: what OpenSSL may hold for their reassembly.</summary>
+    public long ReassemblyBytes { get; init; }
+
+    /// <summary>Bytes of received plaintext the sessions' receive queues hold now (pooled buffer sizes), within <see cref="DtlsListenerOptions.MaxQueuedBytes"/>.</summary>
+    public long QueuedBytes { get; init; }
 
     /// <summary>Datagrams larger than <see cref="DtlsListenerOptions.MaxDatagramSize"/>.</summary>
     public long DroppedTooLarge { get; init; }

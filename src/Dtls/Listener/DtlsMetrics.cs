@@ -19,11 +19,16 @@ internal static class DtlsMetrics
     public const string ReasonOverSessionLimit = "over-session-limit";
     public const string ReasonOverPendingLimit = "over-pending-limit";
     public const string ReasonSessionFailed = "session-failed";
+    public const string ReasonUnverifiedFragment = "unverified-fragment";
+    public const string ReasonOverReassemblyLimit = "over-reassembly-limit";
+    public const string ReasonOverSourceLimit = "over-source-limit";
+    public const string ReasonOverMemoryBudget = "over-memory-budget";
 
     public const string FailureTimeout = "timeout";
     public const string FailureCertificate = "certificate";
     public const string FailureProtocol = "protocol";
     public const string FailureAborted = "aborted";
+    public const string FailureEvicted = "evicted";
 
 #pragma warning disable CA2000 // The meter lives as long as the process, like the instruments it hands out.
     private static readonly Meter Meter = new(MeterName, typeof(DtlsMetrics).Assembly.GetName().Version?.ToString());
@@ -33,7 +38,7 @@ internal static class DtlsMetrics
 
     public static readonly Counter<long> HandshakesCompleted = Meter.CreateCounter<long>("dtls.handshakes.completed", "{handshake}", "Handshakes completed.");
 
-    public static readonly Counter<long> HandshakesFailed = Meter.CreateCounter<long>("dtls.handshakes.failed", "{handshake}", "Handshakes that failed; tag reason: timeout, certificate, protocol, aborted.");
+    public static readonly Counter<long> HandshakesFailed = Meter.CreateCounter<long>("dtls.handshakes.failed", "{handshake}", "Handshakes that failed; tag reason: timeout, certificate, protocol, aborted, evicted.");
 
     public static readonly Histogram<double> HandshakeDuration = Meter.CreateHistogram<double>("dtls.handshake.duration", "s", "Time from the verified ClientHello to the completed handshake.");
 
@@ -41,7 +46,11 @@ internal static class DtlsMetrics
 
     public static readonly UpDownCounter<long> PendingHandshakes = Meter.CreateUpDownCounter<long>("dtls.handshakes.pending", "{handshake}", "Handshakes in progress.");
 
-    public static readonly Counter<long> DatagramsDropped = Meter.CreateCounter<long>("dtls.datagrams.dropped", "{datagram}", "Datagrams dropped; tag reason: malformed, unknown-peer-not-clienthello, too-large, queue-full, over-session-limit, over-pending-limit, session-failed.");
+    public static readonly Counter<long> DatagramsDropped = Meter.CreateCounter<long>("dtls.datagrams.dropped", "{datagram}", "Datagrams dropped; tag reason: malformed, unknown-peer-not-clienthello, unverified-fragment, too-large, queue-full, over-memory-budget, over-session-limit, over-pending-limit, over-source-limit, over-reassembly-limit, session-failed.");
+
+    public static readonly UpDownCounter<long> ReassemblyBytes = Meter.CreateUpDownCounter<long>("dtls.handshakes.reassembly.bytes", "By", "Handshake message bytes pending handshakes have announced (what OpenSSL may hold for reassembly).");
+
+    public static readonly UpDownCounter<long> QueuedBytes = Meter.CreateUpDownCounter<long>("dtls.sessions.queued.bytes", "By", "Received plaintext held in listener sessions' receive queues (pooled buffer sizes).");
 
     public static readonly Counter<long> CookiesSent = Meter.CreateCounter<long>("dtls.cookies.sent", "{cookie}", "HelloVerifyRequests sent.");
 

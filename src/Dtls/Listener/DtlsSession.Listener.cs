@@ -1,3 +1,4 @@
+using System.Buffers;
 using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
@@ -6,8 +7,37 @@ namespace OpenSsl.Dtls;
 /// <summary>What <c>DtlsListener</c> needs from a session it drives over our datagram BIO.</summary>
 public sealed partial class DtlsSession
 {
+    private QueuedDatagramBudget.Account? _queueBudget;
+    private long _droppedOverBudget;
+
     /// <summary>The transport of a session over our BIO (the listener's per-peer sender), for the native callbacks.</summary>
     internal IDatagramSender? Transport => _sender;
+
+    /// <summary>Received datagrams dropped because the listener's <see cref="DtlsListenerOptions.MaxQueuedBytes"/> was reached (also counted in <see cref="DroppedDatagrams"/>).</summary>
+    internal long DroppedOverBudget => Interlocked.Read(ref _droppedOverBudget);
+
+    /// <summary>Charges this session's queued plaintext to the listener-wide budget; set once, before the handshake.</summary>
+    internal void UseQueueBudget(QueuedDatagramBudget budget) => _queueBudget = budget.Open();
+
+    /// <summary>
+    /// Queues one decrypted datagram for the reader in a pooled buffer, within the listener's byte
+    /// budget if there is one (the buffer is given back by <see cref="PooledDatagram.Return"/>).
+    /// </summary>
+    private void EnqueuePlaintext(ReadOnlySpan<byte> plaintext)
+    {
+        byte[] copy = ArrayPool<byte>.Shared.Rent(plaintext.Length);
+        QueuedDatagramBudget.Account? budget = _queueBudget;
+        if (budget is not null && !budget.TryTake(copy.Length))
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+            Interlocked.Increment(ref _droppedOverBudget);
+            Interlocked.Increment(ref _droppedDatagrams);
+            return;
+        }
+
+        plaintext.CopyTo(copy);
+        _received!.Writer.TryWrite(new PooledDatagram(copy, plaintext.Length, budget));
+    }
 
     /// <summary>
     /// Hands OpenSSL a ClientHello whose cookie the listener has already verified, through

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -19,12 +20,15 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     private readonly DtlsListener _listener;
     private readonly Socket _socket;
     private readonly byte[] _clientRandom;
+    private readonly byte[] _cookie;
     private DtlsSession? _session;
+    private ListenerPeer? _successor;
+    private HandshakeReassemblyGuard? _reassembly;
     private int _state = StatePending;
     private long _lastActivity;
     private long _timerDue;
 
-    public ListenerPeer(DtlsListener listener, Socket socket, SocketAddress address, ReadOnlySpan<byte> clientRandom)
+    public ListenerPeer(DtlsListener listener, Socket socket, SocketAddress address, in ClientHello hello, ListenerPeer? predecessor, HandshakeReassemblyGuard reassembly)
     {
         _listener = listener;
         _socket = socket;
@@ -34,7 +38,11 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
         var endpoint = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(Address);
         RemoteEndPoint = endpoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endpoint.Address.MapToIPv4(), endpoint.Port) : endpoint;
         HeaderOverhead = SocketAddressing.HeaderOverhead(RemoteEndPoint.AddressFamily);
-        _clientRandom = clientRandom.ToArray();
+        _clientRandom = hello.Random.ToArray();
+        _cookie = hello.Cookie.ToArray();
+        Predecessor = predecessor;
+        _reassembly = reassembly;
+        (AddressKey, PrefixKey) = SourceKeys(RemoteEndPoint.Address);
         StartedAt = Stopwatch.GetTimestamp();
         _lastActivity = StartedAt;
     }
@@ -49,6 +57,24 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     public EndPoint? LocalEndPoint => _socket.LocalEndPoint;
 
     public int HeaderOverhead { get; }
+
+    /// <summary>The peer's IP address as 128 bits (IPv4 as IPv4-mapped IPv6): the key of the per-address limit.</summary>
+    public UInt128 AddressKey { get; }
+
+    /// <summary>The peer's network (IPv4 /24, IPv6 /56): the key of the per-prefix limit.</summary>
+    public UInt128 PrefixKey { get; }
+
+    /// <summary>For a restarted client's new handshake: the established association it replaces once it completes (RFC 6347 §4.2.8).</summary>
+    public ListenerPeer? Predecessor { get; }
+
+    /// <summary>An established peer's pending successor: a new handshake from the same address and port, not yet complete.</summary>
+    public ListenerPeer? Successor => Volatile.Read(ref _successor);
+
+    /// <summary>The reassembly bound of a pending handshake; null once established or closed.</summary>
+    public HandshakeReassemblyGuard? Reassembly => Volatile.Read(ref _reassembly);
+
+    /// <summary>The peer's place in the listener's <see cref="PendingHandshakeTable"/> while pending (guarded by the table's lock).</summary>
+    public LinkedListNode<ListenerPeer>? PendingNode { get; set; }
 
     /// <summary>
     /// The session, or null once it has been released. The shared timer queue keeps a stale idle
@@ -69,7 +95,17 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
     long IDtlsTimerTarget.TimerDue => Volatile.Read(ref _timerDue);
 
-    public void Attach(DtlsSession session) => Volatile.Write(ref _session, session);
+    public void Attach(DtlsSession session) => Interlocked.Exchange(ref _session, session);
+
+    /// <summary>Sets the pending successor if there is none or <paramref name="expected"/> is the current one.</summary>
+    public bool TrySetSuccessor(ListenerPeer successor, ListenerPeer? expected) =>
+        Interlocked.CompareExchange(ref _successor, successor, expected) == expected;
+
+    /// <summary>Forgets <paramref name="successor"/> (it completed or failed).</summary>
+    public void ClearSuccessor(ListenerPeer successor) => Interlocked.CompareExchange(ref _successor, null, successor);
+
+    /// <summary>Drops the reassembly bound (established or closed) and returns the bytes it had counted.</summary>
+    public int ReleaseReassembly() => Interlocked.Exchange(ref _reassembly, null)?.Bytes ?? 0;
 
     /// <summary>The session was disposed and released this transport: forget it.</summary>
     public void Detach() => Volatile.Write(ref _session, null);
@@ -99,11 +135,15 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
         }
     }
 
-    /// <summary>Feeds one received datagram to the session; returns how many plaintext datagrams its full queue dropped.</summary>
-    public long Deliver(ReadOnlySpan<byte> datagram, out bool alive)
+    /// <summary>
+    /// Feeds one received datagram to the session; returns how many plaintext datagrams it dropped, of
+    /// which <paramref name="overBudget"/> for the listener's memory budget (the rest: its full queue).
+    /// </summary>
+    public long Deliver(ReadOnlySpan<byte> datagram, out long overBudget, out bool alive)
     {
         Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
         DtlsSession? session = Session;
+        overBudget = 0;
         if (session is null)
         {
             alive = false;
@@ -111,7 +151,9 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
         }
 
         long droppedBefore = session.DroppedDatagrams;
+        long overBudgetBefore = session.DroppedOverBudget;
         alive = session.ProcessDatagram(datagram);
+        overBudget = session.DroppedOverBudget - overBudgetBefore;
         return session.DroppedDatagrams - droppedBefore;
     }
 
@@ -148,10 +190,32 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
     void IDtlsTimerTarget.OnTimer() => _listener.OnIdleTimer(this);
 
-    public int WriteCookie(Span<byte> destination) => _listener.Cookies.Write(Address, destination);
+    /// <summary>
+    /// OpenSSL's cookie callbacks check the cookie of the ClientHello the listener already verified
+    /// (with the whole ClientHello, which the callbacks do not get): the cookie it had is the one to
+    /// match, also once it is older than <see cref="DtlsListenerOptions.CookieLifetime"/> while the
+    /// ClientHello's later fragments arrive.
+    /// </summary>
+    public int WriteCookie(Span<byte> destination)
+    {
+        _cookie.CopyTo(destination);
+        return _cookie.Length;
+    }
 
-    public bool VerifyCookie(ReadOnlySpan<byte> cookie) => _listener.Cookies.Verify(Address, cookie);
+    public bool VerifyCookie(ReadOnlySpan<byte> cookie) => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(cookie, _cookie);
 
     /// <summary>Called by the session's release (it owns its transport): the peer leaves the listener's table.</summary>
     public void Dispose() => _listener.OnPeerReleased(this);
+
+    private static (UInt128 Address, UInt128 Prefix) SourceKeys(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        IPAddress v6 = address.AddressFamily == AddressFamily.InterNetwork ? address.MapToIPv6() : address;
+        v6.TryWriteBytes(bytes, out _);
+        UInt128 key = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        // IPv4: a /24, one subscriber's or one small network's block. IPv6: a /56, the usual
+        // allocation to one site (RFC 6177), so one subscriber cannot spread over its 256 /64s.
+        UInt128 mask = v6.IsIPv4MappedToIPv6 ? ~(UInt128)0xFF : UInt128.MaxValue << 72;
+        return (key, key & mask);
+    }
 }

@@ -33,9 +33,16 @@ internal static class ListenerTestKit
         TimeSpan? idleTimeout = null,
         int maxQueued = 256,
         int maxDatagramSize = 65_507,
-        TimeSpan? cookieRotation = null) => new()
+        TimeSpan? cookieRotation = null,
+        int maxPendingPerAddress = 32,
+        int maxPendingPerPrefix = 256,
+        TimeSpan? pendingTimeoutWhenFull = null,
+        int maxReassembly = 65_536,
+        long maxQueuedBytes = 64L * 1024 * 1024,
+        TimeSpan? cookieLifetime = null,
+        System.Net.IPAddress? address = null) => new()
         {
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            LocalEndPoint = new IPEndPoint(address ?? IPAddress.Loopback, 0),
             ServerOptions = server ?? ServerOptions(),
             MaxSessions = maxSessions,
             MaxPendingHandshakes = maxPending,
@@ -43,6 +50,12 @@ internal static class ListenerTestKit
             MaxQueuedDatagramsPerSession = maxQueued,
             MaxDatagramSize = maxDatagramSize,
             CookieSecretRotation = cookieRotation ?? TimeSpan.FromMinutes(5),
+            MaxPendingHandshakesPerAddress = maxPendingPerAddress,
+            MaxPendingHandshakesPerPrefix = maxPendingPerPrefix,
+            PendingHandshakeTimeoutWhenFull = pendingTimeoutWhenFull ?? TimeSpan.FromSeconds(5),
+            MaxHandshakeReassemblyBytes = maxReassembly,
+            MaxQueuedBytes = maxQueuedBytes,
+            CookieLifetime = cookieLifetime ?? TimeSpan.FromSeconds(30),
         };
 
     public static DtlsContext ClientContext(TimeSpan? handshakeTimeout = null) => new(new DtlsClientOptions
@@ -54,11 +67,15 @@ internal static class ListenerTestKit
     });
 
     /// <summary>A client over a socket the test keeps, so that it can also send raw datagrams from the client's address.</summary>
-    public static async Task<Client> ConnectAsync(DtlsListener listener, DtlsContext context, CancellationToken cancellationToken)
+    public static Task<Client> ConnectAsync(DtlsListener listener, DtlsContext context, CancellationToken cancellationToken) =>
+        ConnectAsync(listener.LocalEndPoint, context, cancellationToken);
+
+    /// <summary>A client of <paramref name="server"/> (a listener or a relay in front of one), from <paramref name="from"/> (default 127.0.0.1).</summary>
+    public static async Task<Client> ConnectAsync(IPEndPoint server, DtlsContext context, CancellationToken cancellationToken, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.Connect(listener.LocalEndPoint);
+        socket.Bind(new IPEndPoint(from ?? IPAddress.Loopback, 0));
+        socket.Connect(server);
         var session = new DtlsSession(context, socket);
         try
         {
@@ -102,10 +119,10 @@ internal static class ListenerTestKit
     }
 
     /// <summary>A UDP socket on loopback, not connected: sends raw datagrams to the listener and reads its replies.</summary>
-    public static Socket RawSocket()
+    public static Socket RawSocket(IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Bind(new IPEndPoint(from ?? IPAddress.Loopback, 0));
         return socket;
     }
 

@@ -49,10 +49,76 @@ internal static class RawDtls
         return result;
     }
 
-    /// <summary>Runs the cookie exchange from <paramref name="socket"/> and returns the cookie the listener issued to it.</summary>
-    public static async Task<byte[]> GetCookieAsync(Socket socket, IPEndPoint listener, CancellationToken cancellationToken)
+    /// <summary>The plaintext (epoch-0) handshake fragments in a datagram: message type, message length, message_seq, fragment offset and length.</summary>
+    public static List<(byte Type, int MessageLength, int Sequence, int Offset, int Length)> Fragments(byte[] datagram)
     {
-        byte[] hello = await ClientHelloAsync();
+        var fragments = new List<(byte, int, int, int, int)>();
+        int at = 0;
+        while (at + 13 <= datagram.Length)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(at + 11));
+            int end = Math.Min(datagram.Length, at + 13 + length);
+            if (datagram[at] == 22 && datagram[at + 3] == 0 && datagram[at + 4] == 0)
+            {
+                for (int m = at + 13; m + 12 <= end; m += 12 + ReadUInt24(datagram.AsSpan(m + 9)))
+                {
+                    fragments.Add((datagram[m], ReadUInt24(datagram.AsSpan(m + 1)), BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(m + 4)), ReadUInt24(datagram.AsSpan(m + 6)), ReadUInt24(datagram.AsSpan(m + 9))));
+                }
+            }
+
+            at = end;
+        }
+
+        return fragments;
+    }
+
+    /// <summary>
+    /// One fragment of the single-record handshake message in <paramref name="unfragmented"/> (as
+    /// <see cref="ClientHelloAsync"/> or <see cref="WithCookie"/> make it), in its own record with
+    /// record sequence number <paramref name="recordSequence"/>; the message header may announce
+    /// another <paramref name="messageLength"/>, <paramref name="messageSeq"/> and <paramref name="messageType"/>.
+    /// </summary>
+    public static byte[] Fragment(byte[] unfragmented, int offset, int length, long recordSequence, int? messageLength = null, int? messageSeq = null, byte? messageType = null)
+    {
+        byte[] result = [.. unfragmented.AsSpan(0, Body), .. unfragmented.AsSpan(Body + offset, length)];
+        for (int i = 0; i < 6; i++)
+        {
+            result[10 - i] = (byte)(recordSequence >> (8 * i));
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(11), (ushort)(12 + length));
+        if (messageLength is { } announced)
+        {
+            WriteUInt24(result.AsSpan(14), announced);
+        }
+
+        if (messageType is { } type)
+        {
+            result[13] = type;
+        }
+
+        if (messageSeq is { } seq)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(17), (ushort)seq);
+        }
+
+        WriteUInt24(result.AsSpan(19), offset);
+        WriteUInt24(result.AsSpan(22), length);
+        return result;
+    }
+
+    /// <summary>A copy of <paramref name="clientHello"/> with another client random (a restarted client, or a replay with a new random).</summary>
+    public static byte[] WithRandom(byte[] clientHello, ReadOnlySpan<byte> random)
+    {
+        byte[] result = [.. clientHello];
+        random.CopyTo(result.AsSpan(Body + 2, 32));
+        return result;
+    }
+
+    /// <summary>Runs the cookie exchange from <paramref name="socket"/> and returns the cookie the listener issued to it.</summary>
+    public static async Task<byte[]> GetCookieAsync(Socket socket, IPEndPoint listener, CancellationToken cancellationToken, byte[]? clientHello = null)
+    {
+        byte[] hello = clientHello ?? await ClientHelloAsync();
         await socket.SendToAsync(hello, SocketFlags.None, listener, cancellationToken);
         byte[]? reply = await ListenerTestKit.ReceiveAsync(socket, TimeSpan.FromSeconds(5), cancellationToken);
         if (!IsHandshake(reply, HandshakeHelloVerifyRequest))
