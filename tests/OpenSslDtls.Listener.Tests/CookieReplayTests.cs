@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using NUnit.Framework;
 using OpenSsl.Dtls;
@@ -78,8 +80,15 @@ public class CookieReplayTests
         Assert.That(stats.ActiveSessions, Is.EqualTo(1));
         await EchoAsync(client.Session, [3], ct);
 
-        // A genuinely restarted client (same address and port, a complete new handshake) still replaces it.
-        using var restarted = new DtlsSession(clientContext, client.Socket);
+        // A genuinely restarted client (it crashed: its socket closed without close_notify; it comes
+        // back on the same address and port with a complete new handshake) still replaces it.
+        EndPoint clientAddress = client.Socket.LocalEndPoint!;
+        EndPoint serverAddress = client.Socket.RemoteEndPoint!;
+        client.Socket.Dispose();
+        using var again = new Socket(clientAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        again.Bind(clientAddress);
+        again.Connect(serverAddress);
+        using var restarted = new DtlsSession(clientContext, again);
         await restarted.ConnectAsync(ct);
         await EchoAsync(restarted, [4], ct);
         Assert.That(await WaitUntilAsync(() => listener.Statistics.SessionsReplaced == 1, TimeSpan.FromSeconds(5), ct), Is.True);
