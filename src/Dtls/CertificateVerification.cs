@@ -80,7 +80,7 @@ internal sealed class CertificateVerification(DtlsSession session)
             }
             catch (Exception e)
             {
-                session.StoreCallbackException(new DtlsAuthenticationException(DtlsCertificateFailure.Callback, $"the validation callback threw {e.GetType().Name}: {e.Message}", null, null));
+                session.UserCallbackFailed("RemoteCertificateValidation", e, openSslAborts: true, new DtlsAuthenticationException(DtlsCertificateFailure.Callback, $"the validation callback threw {e.GetType().Name}: {e.Message}", e));
                 return Reject(DtlsCertificateFailure.Callback, "the validation callback threw", X509_V_ERR_APPLICATION_VERIFICATION);
             }
 

@@ -30,6 +30,13 @@ public sealed class DtlsAuthenticationException : DtlsException
     {
     }
 
+    internal DtlsAuthenticationException(DtlsCertificateFailure failure, string detail, Exception callbackException)
+        : base($"Certificate validation failed ({failure}): {detail}", callbackException)
+    {
+        Failure = failure;
+        Detail = detail;
+    }
+
     internal DtlsAuthenticationException(DtlsCertificateFailure failure, string detail, DtlsAlert? alert, OpenSslException? errors)
         : base($"Certificate validation failed ({failure}): {detail}", alert, errors)
     {

@@ -15,7 +15,7 @@ namespace OpenSsl.Dtls;
 /// </summary>
 public sealed partial class DtlsSession
 {
-    private const int AlertBadRecordMac = 20;
+    private const byte AlertBadRecordMac = 20;
 
     private long _epoch0WriteSequence = -1;
     private bool _peerChangedCipher;
@@ -59,24 +59,35 @@ public sealed partial class DtlsSession
 
     private DtlsException FailOnKeyMismatch()
     {
+        // Epoch 0 (the top two bytes) and the next sequence number of our epoch-0 records.
+        SendPlaintextAlert(AlertBadRecordMac, (ulong)(_epoch0WriteSequence + 1));
+        var sent = new DtlsAlert(AlertBadRecordMac, "bad record mac", IsFatal: true, Sent: true);
+        return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the client's Finished message did not decrypt, so the pre-shared keys differ", sent, null);
+    }
+
+    private const int AlertInternalError = 80;
+
+    /// <summary>
+    /// Sends a fatal alert in a plaintext (epoch 0) record, which a peer still in the handshake reads:
+    /// it has not yet seen our ChangeCipherSpec. The default sequence number lies far ahead of any our
+    /// handshake used, so the peer's replay window (RFC 6347 §4.1.2.6) takes it as new.
+    /// </summary>
+    private void SendPlaintextAlert(byte description, ulong sequence = 1UL << 40)
+    {
         Span<byte> alert = stackalloc byte[DTLS1_RT_HEADER_LENGTH + 2];
         alert[0] = SSL3_RT_ALERT;
         BinaryPrimitives.WriteUInt16BigEndian(alert[1..], DTLS1_2_VERSION);
-        // Epoch 0 (the top two bytes) and the next sequence number of our epoch-0 records.
-        BinaryPrimitives.WriteUInt64BigEndian(alert[3..], (ulong)(_epoch0WriteSequence + 1));
+        BinaryPrimitives.WriteUInt64BigEndian(alert[3..], sequence);
         BinaryPrimitives.WriteUInt16BigEndian(alert[11..], 2);
         alert[13] = 2; // fatal
-        alert[14] = AlertBadRecordMac;
+        alert[14] = description;
         try
         {
             _sender.Send(alert);
         }
         catch (SocketException)
         {
-            // The client then learns of it at its handshake timeout.
+            // The peer then learns of it at its handshake timeout.
         }
-
-        var sent = new DtlsAlert(AlertBadRecordMac, "bad record mac", IsFatal: true, Sent: true);
-        return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the client's Finished message did not decrypt, so the pre-shared keys differ", sent, null);
     }
 }

@@ -353,6 +353,11 @@ public sealed partial class DtlsSession
     /// </summary>
     internal void SendRecords(ReadOnlySpan<byte> records)
     {
+        if (_abandoned)
+        {
+            return; // a callback failed mid-call: this flight must not complete the handshake for the peer
+        }
+
         if (_outboundTail is not null)
         {
             byte[] joined = System.Buffers.ArrayPool<byte>.Shared.Rent(_outboundTailLength + records.Length);

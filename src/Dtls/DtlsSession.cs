@@ -355,11 +355,33 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     internal void StoreCallbackException(Exception e) => _callbackException ??= e;
 
+    /// <summary>
+    /// An application callback threw: the session fails with a <see cref="DtlsException"/> (or the
+    /// <paramref name="wrapped"/> exception) holding <paramref name="e"/> as its inner exception, once
+    /// the native call returns. Where OpenSSL cannot be told to fail (<paramref name="openSslAborts"/>
+    /// false: the key log callback returns nothing), the rest of that call's output is held back and
+    /// the peer gets a fatal internal_error alert instead, so that it never believes a handshake
+    /// completed that this side abandoned.
+    /// </summary>
+    internal void UserCallbackFailed(string callback, Exception e, bool openSslAborts, DtlsException? wrapped = null)
+    {
+        _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
+        _abandoned |= !openSslAborts;
+    }
+
+    // Set when a callback failed where OpenSSL goes on regardless: what OpenSSL writes is not sent.
+    private bool _abandoned;
+
     private void RethrowCallbackException()
     {
         if (_callbackException is { } e)
         {
             _callbackException = null;
+            if (_abandoned)
+            {
+                SendPlaintextAlert(AlertInternalError);
+            }
+
             if (e is SocketException socketError)
             {
                 // A send that failed for good (not an ICMP error, which the transport absorbs).

@@ -124,7 +124,8 @@ internal static unsafe class NativeCallbacks
         }
         catch (Exception e)
         {
-            session?.StoreCallbackException(e);
+            // SSL_CTX_set_keylog_callback's callback returns nothing: OpenSSL would go on and finish.
+            session?.UserCallbackFailed("KeyLog", e, openSslAborts: false);
         }
     }
 
@@ -185,7 +186,18 @@ internal static unsafe class NativeCallbacks
             ReadOnlySpan<byte> cString = identity == null ? [] : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(identity);
             byte[] id = session.TakeWireIdentity(cString);
             session.PskIdentityBytes = id;
-            ReadOnlyMemory<byte>? key = lookup(new DtlsPskRequest(id, session.RemoteEndPoint));
+            ReadOnlyMemory<byte>? key;
+            try
+            {
+                key = lookup(new DtlsPskRequest(id, session.RemoteEndPoint));
+            }
+            catch (Exception e)
+            {
+                // Returning 0 makes OpenSSL refuse the identity with a fatal unknown_psk_identity alert.
+                session.UserCallbackFailed("PskKeyLookup", e, openSslAborts: true);
+                return 0;
+            }
+
             if (key is not { Length: > 0 } k)
             {
                 return 0; // Unknown identity: OpenSSL answers with a fatal unknown_psk_identity alert.
