@@ -163,6 +163,9 @@ internal sealed class RelayFlow : IDisposable
     /// <summary>The address the server sees this client at.</summary>
     public IPEndPoint ServerFacing { get; }
 
+    /// <summary>The largest datagram received from either side.</summary>
+    public int MaxDatagram { get; private set; }
+
     /// <summary>Client to server.</summary>
     public DirectionState ToServer { get; }
 
@@ -206,6 +209,7 @@ internal sealed class RelayFlow : IDisposable
         lock (state)
         {
             int index = state.Seen++;
+            MaxDatagram = Math.Max(MaxDatagram, datagram.Length);
             bool application = datagram.Length > 0 && datagram[0] == 23;
             if (application)
             {
