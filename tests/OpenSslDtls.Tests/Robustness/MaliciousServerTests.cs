@@ -169,18 +169,36 @@ public sealed class MaliciousServerTests : DtlsFixture
 
     private static async Task RunAllAsync(DtlsContext context, int seed, bool print, CancellationToken cancellationToken)
     {
-        // The servers run side by side: each on its own socket, each handshake bounded by HandshakeTimeout.
-        string[] results = await Task.WhenAll(Servers().Select(server => RunOneAsync(context, seed, server.Name, server.Answer, cancellationToken)));
-        if (print)
+        // The servers run side by side, each on its own socket, each handshake bounded by HandshakeTimeout;
+        // the outcomes are checked afterwards, on the test's thread (NUnit's assertion scopes are not
+        // for concurrent tasks).
+        Outcome[] outcomes = await Task.WhenAll(Servers().Select(server => RunOneAsync(context, seed, server.Name, server.Answer, cancellationToken)));
+        Assert.Multiple(() =>
         {
-            foreach (string result in results)
+            foreach (Outcome o in outcomes)
             {
-                TestContext.Out.WriteLine(result);
+                if (print)
+                {
+                    TestContext.Out.WriteLine(o);
+                }
+
+                Assert.That(o.ServerEnd, Is.InstanceOf<OperationCanceledException>(), $"seed {seed}, {o.Name}: the fake server ran until stopped");
+                Assert.That(o.Failure, Is.InstanceOf<DtlsException>().Or.InstanceOf<TimeoutException>(), $"seed {seed}: a typed error; {o}");
+                // Nothing went wrong with the socket: the error must not send anyone looking at the network.
+                Assert.That(o.Failure?.Message, Does.Not.Contain("on the socket"), $"seed {seed}: the error names the cause; {o}");
+                Assert.That(o.Took, Is.LessThan(HandshakeTimeout + TimeSpan.FromSeconds(1)), $"seed {seed}: within HandshakeTimeout; {o}");
+                Assert.That(o.Received, Is.GreaterThan(0), $"seed {seed}, {o.Name}: the client did reach the fake server");
             }
-        }
+        });
     }
 
-    private static async Task<string> RunOneAsync(DtlsContext context, int seed, string name, Func<int, Random, IEnumerable<byte[]>> answer, CancellationToken cancellationToken)
+    private sealed record Outcome(string Name, Exception? Failure, Exception? ServerEnd, TimeSpan Took, int Received, int Sent)
+    {
+        public override string ToString() =>
+            $"{Name}: {Received} datagrams from the client, {Sent} sent to it; {Failure?.GetType().Name} after {Took.TotalMilliseconds:0} ms: {Failure?.Message}";
+    }
+
+    private static async Task<Outcome> RunOneAsync(DtlsContext context, int seed, string name, Func<int, Random, IEnumerable<byte[]>> answer, CancellationToken cancellationToken)
     {
         var random = new Random(seed);
         using Socket server = LoopbackPair.Bound();
@@ -205,16 +223,6 @@ public sealed class MaliciousServerTests : DtlsFixture
         TimeSpan took = clock.Elapsed;
         await stop.CancelAsync();
         Exception? serverEnd = await LoopbackPair.CaptureAsync(async () => await serve);
-        string result = $"{name}: {received} datagrams from the client, {sent} sent to it; {failure?.GetType().Name} after {took.TotalMilliseconds:0} ms: {failure?.Message}";
-        Assert.Multiple(() =>
-        {
-            Assert.That(serverEnd, Is.InstanceOf<OperationCanceledException>(), $"seed {seed}, {name}: the fake server ran until stopped");
-            Assert.That(failure, Is.InstanceOf<DtlsException>().Or.InstanceOf<TimeoutException>(), $"seed {seed}, {name}: a typed error; {result}");
-            // Nothing went wrong with the socket: the error must not send anyone looking at the network.
-            Assert.That(failure?.Message, Does.Not.Contain("on the socket"), $"seed {seed}, {name}: the error names the cause; {result}");
-            Assert.That(took, Is.LessThan(HandshakeTimeout + TimeSpan.FromSeconds(1)), $"seed {seed}, {name}: within HandshakeTimeout; {result}");
-            Assert.That(received, Is.GreaterThan(0), $"seed {seed}, {name}: the client did reach the fake server");
-        });
-        return result;
+        return new Outcome(name, failure, serverEnd, took, received, sent);
     }
 }
