@@ -4,6 +4,7 @@ using System.Text;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Tests.Dtls;
+using OpenSslDtls.Tests.Support;
 
 namespace OpenSslDtls.Tests.Robustness;
 
@@ -60,7 +61,12 @@ public sealed class RenegotiationTests : DtlsFixture
     [CancelAfter(60_000)]
     public async Task Our_client_refuses_a_server_initiated_renegotiation(CancellationToken cancellationToken)
     {
-        (string certificateFile, string keyFile) = DtlsTestCertificates.WritePem(DtlsTestCertificates.EcdsaSelfSigned);
+        // Files of our own: DtlsTestCertificates' directory belongs to the Dtls namespace's fixtures and is
+        // deleted once they have run.
+        using TempDirectory files = TempDirectory.Create("renegotiation");
+        string certificateFile = files.File("server.crt"), keyFile = files.File("server.key");
+        File.WriteAllText(certificateFile, DtlsTestCertificates.EcdsaSelfSigned.ExportCertificatePem());
+        File.WriteAllText(keyFile, DtlsTestCertificates.ExportPrivateKeyPem(DtlsTestCertificates.EcdsaSelfSigned));
         int port = OpenSslCommand.FreeUdpPort();
         using var serverProcess = OpenSslCommand.Start("s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-cert", certificateFile, "-key", keyFile, "-msg", "-mtu", "1200");
         await serverProcess.WaitForAsync("ACCEPT", Wait, cancellationToken);
