@@ -224,9 +224,21 @@ public sealed partial class DtlsSession
             return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }
 
-        string what = sslError == SSL_ERROR_SYSCALL ? $"failed on the socket{socketError}" : "failed";
+        string what = sslError == SSL_ERROR_SYSCALL ? SyscallFailure(socketError, errors) : "failed";
         return new DtlsException($"The DTLS handshake with {RemoteEndPoint} {what}", _lastAlert, errors);
     }
+
+    /// <summary>
+    /// What <c>SSL_ERROR_SYSCALL</c> means here. Over our BIO a socket failure arrives as the BIO's own
+    /// exception, so a SYSCALL with no errno and an empty error queue is OpenSSL 3.0 giving up without
+    /// saying why: dtls1_reassemble_fragment and dtls1_process_out_of_seq_message return -1 without
+    /// SSLfatal for a handshake fragment past its announced length or a length above
+    /// dtls1_max_handshake_message_len (docs/robustness.md), and no alert goes out.
+    /// </summary>
+    private static string SyscallFailure(string socketError, OpenSslException errors) =>
+        socketError.Length == 0 && errors.Errors.Count == 0
+            ? "failed: OpenSSL stopped without an error or alert, which it does for a handshake message it will not reassemble (a fragment past the message's announced length, or a length above its limit)"
+            : $"failed on the socket{socketError}";
 
     /// <summary>For <c>SSL_ERROR_SYSCALL</c>: ": " and the system's text for errno (for example "Connection refused"), or nothing.</summary>
     private static string SocketErrorText(int sslError)

@@ -430,7 +430,7 @@ public sealed partial class DtlsSession
         string socketError = SocketErrorText(sslError);
         OpenSslException errors = ErrorQueue.ToException(call);
         var failure = new DtlsException(
-            sslError == SSL_ERROR_SYSCALL ? $"The DTLS session with {RemoteEndPoint} failed on the socket{socketError}" : $"The DTLS session with {RemoteEndPoint} failed",
+            sslError == SSL_ERROR_SYSCALL ? $"The DTLS session with {RemoteEndPoint} {SyscallFailure(socketError, errors)}" : $"The DTLS session with {RemoteEndPoint} failed",
             _lastAlert,
             errors);
         _state = SessionState.Failed;
