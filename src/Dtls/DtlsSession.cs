@@ -289,6 +289,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
             _failure ??= new ObjectDisposedException(nameof(DtlsSession));
             _state = SessionState.Disposed;
+            Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
         }
 
