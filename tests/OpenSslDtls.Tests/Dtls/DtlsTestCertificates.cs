@@ -110,12 +110,3 @@ internal static class DtlsTestCertificates
     /// <summary>A three-certificate RSA-4096 chain: big enough that the server's flight needs many fragments.</summary>
     public sealed record Rsa4096Chain(X509Certificate2 Root, X509Certificate2 Intermediate, X509Certificate2 Leaf);
 }
-
-/// <summary>Deletes the PEM files the DTLS tests wrote, once every fixture in this namespace has run.</summary>
-[SetUpFixture]
-public sealed class DtlsTestRun
-{
-    /// <summary>Removes the temporary directory.</summary>
-    [OneTimeTearDown]
-    public void DeleteTemporaryFiles() => DtlsTestCertificates.DeleteFiles();
-}
