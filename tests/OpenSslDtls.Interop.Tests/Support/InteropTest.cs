@@ -26,6 +26,7 @@ public abstract class InteropTest
 
     private readonly List<PeerProcess> _processes = [];
     private readonly List<int> _ports = [];
+    private readonly List<IAsyncDisposable> _owned = [];
     private CancellationTokenSource? _testTimeout;
     private InteropRow? _row;
 
@@ -41,10 +42,18 @@ public abstract class InteropTest
     public async Task StopPeersAsync()
     {
         PeerProcess[] started;
+        IAsyncDisposable[] owned;
         lock (_processes)
         {
             started = [.. _processes];
+            owned = [.. _owned];
             _processes.Clear();
+            _owned.Clear();
+        }
+
+        foreach (IAsyncDisposable item in owned)
+        {
+            await item.DisposeAsync();
         }
 
         bool failed = TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed;
@@ -194,7 +203,7 @@ public abstract class InteropTest
     }
 
     /// <summary>Echoes every datagram of <paramref name="session"/> until close_notify, cancellation or an error; returns what it echoed.</summary>
-    protected static async Task<List<byte[]>> EchoAsync(DtlsSession session, CancellationToken cancellationToken)
+    internal static async Task<List<byte[]>> EchoAsync(DtlsSession session, CancellationToken cancellationToken)
     {
         var echoed = new List<byte[]>();
         byte[] buffer = new byte[16384];
@@ -215,8 +224,8 @@ public abstract class InteropTest
         return echoed;
     }
 
-    /// <summary>A listener on loopback that echoes every session it accepts until the test ends.</summary>
-    protected async Task<(DtlsListener Listener, List<DtlsSession> Sessions)> StartEchoListenerAsync(DtlsServerOptions options, IPAddress? address = null)
+    /// <summary>A listener on loopback that echoes every session it accepts until the test ends (disposed in teardown).</summary>
+    protected EchoListener StartEchoListener(DtlsServerOptions options, IPAddress? address = null)
     {
         DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
         {
@@ -224,29 +233,13 @@ public abstract class InteropTest
             ServerOptions = options,
         });
         UsesPort(listener.LocalEndPoint.Port);
-        var sessions = new List<DtlsSession>();
-        CancellationToken token = Token;
-        _ = Task.Run(async () =>
+        var echo = new EchoListener(listener, Token);
+        lock (_processes)
         {
-            try
-            {
-                while (true)
-                {
-                    DtlsSession session = await listener.AcceptAsync(token);
-                    lock (sessions)
-                    {
-                        sessions.Add(session);
-                    }
+            _owned.Add(echo);
+        }
 
-                    _ = EchoAsync(session, token);
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or DtlsException)
-            {
-            }
-        }, token);
-        await Task.CompletedTask;
-        return (listener, sessions);
+        return echo;
     }
 
     /// <summary>Our offer: the profile under test after another one, so the peer's choice is visible.</summary>
