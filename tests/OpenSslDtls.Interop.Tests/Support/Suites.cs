@@ -14,7 +14,7 @@ public sealed record Suite(string OpenSsl, string Iana, string GnuTls, bool Psk,
 /// <summary>The suites the issue names, and the refused ones (CBC only).</summary>
 internal static class Suites
 {
-    private const string GnuTlsBase = "NONE:+VERS-DTLS1.2:+SIGN-ALL:+GROUP-ALL:+COMP-NULL:+CTYPE-X509";
+    private const string GnuTlsBase = "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:-CIPHER-ALL:-MAC-ALL";
 
     public static readonly Suite EcdsaAes128Gcm = new("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", $"{GnuTlsBase}:+ECDHE-ECDSA:+AES-128-GCM:+AEAD", false, false);
     public static readonly Suite EcdsaAes256Gcm = new("ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", $"{GnuTlsBase}:+ECDHE-ECDSA:+AES-256-GCM:+AEAD", false, false);
