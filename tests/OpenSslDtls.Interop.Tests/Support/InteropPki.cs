@@ -41,8 +41,8 @@ public sealed class InteropPki
         using X509Certificate2 first = IssueCa("CN=OpenSslDtls Interop Intermediate 1", firstKey, root, rootKey);
         using RSA secondKey = RSA.Create(4096);
         using X509Certificate2 second = IssueCa("CN=OpenSslDtls Interop Intermediate 2", secondKey, first, firstKey);
-        LargeChainServer = Issue("server-large", second, secondKey, [second, first], "CN=localhost", server: true, rsaBits: 4096);
-        LargeChainClient = Issue("client-large", second, secondKey, [second, first], "CN=interop-client.test", server: false, rsaBits: 4096);
+        LargeChainServer = Issue("server-large", second, secondKey, [second, first], "CN=localhost", server: true, rsaBits: 2048);
+        LargeChainClient = Issue("client-large", second, secondKey, [second, first], "CN=interop-client.test", server: false, rsaBits: 2048);
 
         using var rogueKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using X509Certificate2 rogue = SelfSignedCa("CN=Unrelated CA", rogueKey);
