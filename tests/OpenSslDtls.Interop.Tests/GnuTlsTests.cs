@@ -103,7 +103,7 @@ public sealed class GnuTlsTests : InteropTest
             int exit = await client.WaitForExitAsync(Bound);
             if (exit == 139 || exit == -11 || client.StandardError.Contains("Segmentation", StringComparison.Ordinal) || exit == 134)
             {
-                PeerLimitation($"gnutls-cli {GnuTlsVersion()} crashes with ECDHE-PSK (exit {exit})");
+                PeerLimitation($"gnutls-cli ({GnuTlsVersion()}) crashes with ECDHE-PSK (exit {exit}: SIGSEGV)");
                 Note(Tail(client));
                 return;
             }

@@ -93,7 +93,7 @@ public sealed class MtuSweepTests : InteropTest
         UsesPort(relay.EndPoint.Port);
         string host = address.ToString();
         Credential client = Pki.LargeChainClient;
-        string message = Payload("mtu");
+        string message = StablePayload("mtu");
         PeerProcess process = peer switch
         {
             Peer.OpenSsl => Start(Peers.OpenSsl(), "s_client", "-dtls1_2", "-connect", ipv6 ? $"[{host}]:{Text(relay.EndPoint.Port)}" : $"{host}:{Text(relay.EndPoint.Port)}",

@@ -86,7 +86,7 @@ public sealed class NativePeerTests : InteropTest
             _ => OurOptions.Server(),
         };
         EchoListener listener = StartEchoListener(options, address);
-        string payload = Payload("native");
+        string payload = StablePayload("native-" + feature);
         string[] extra = feature switch
         {
             Feature.Psk => ["--psk", $"{Suites.PskIdentity}:{Suites.PskKeyHex}"],

@@ -79,6 +79,9 @@ internal static class BouncyCastlePeer
         ["SRTP_AEAD_AES_256_GCM"] = SrtpProtectionProfile.SRTP_AEAD_AES_256_GCM,
     };
 
+    /// <summary>BouncyCastle's default is no handshake timeout: every test bounds it.</summary>
+    private const int HandshakeTimeoutMillis = 20_000;
+
     /// <summary>Sessions the BouncyCastle server can resume, by session ID (hex).</summary>
     private static readonly ConcurrentDictionary<string, TlsSession> ServerSessions = new();
 
@@ -239,6 +242,8 @@ internal static class BouncyCastlePeer
     {
         protected override ProtocolVersion[] GetSupportedVersions() => Versions(settings);
 
+        public override int GetHandshakeTimeoutMillis() => HandshakeTimeoutMillis;
+
         protected override int[] GetSupportedCipherSuites() => settings.CipherSuites.Count > 0 ? Suites(settings.CipherSuites) : base.GetSupportedCipherSuites();
 
         protected override IList<ProtocolName>? GetProtocolNames() => Protocols(settings);
@@ -296,6 +301,8 @@ internal static class BouncyCastlePeer
     {
         protected override ProtocolVersion[] GetSupportedVersions() => Versions(settings);
 
+        public override int GetHandshakeTimeoutMillis() => HandshakeTimeoutMillis;
+
         protected override int[] GetSupportedCipherSuites() => settings.CipherSuites.Count > 0 ? Suites(settings.CipherSuites) : base.GetSupportedCipherSuites();
 
         public override void NotifyHandshakeComplete()
@@ -310,6 +317,8 @@ internal static class BouncyCastlePeer
         private int _srtpProfile = -1;
 
         protected override ProtocolVersion[] GetSupportedVersions() => Versions(settings);
+
+        public override int GetHandshakeTimeoutMillis() => HandshakeTimeoutMillis;
 
         protected override int[] GetSupportedCipherSuites() => settings.CipherSuites.Count > 0 ? Suites(settings.CipherSuites) : base.GetSupportedCipherSuites();
 
@@ -374,6 +383,8 @@ internal static class BouncyCastlePeer
     private sealed class PskServer(TlsCrypto crypto, BcSettings settings, BcResult result) : PskTlsServer(crypto, new PskIdentities())
     {
         protected override ProtocolVersion[] GetSupportedVersions() => Versions(settings);
+
+        public override int GetHandshakeTimeoutMillis() => HandshakeTimeoutMillis;
 
         protected override int[] GetSupportedCipherSuites() => settings.CipherSuites.Count > 0 ? Suites(settings.CipherSuites) : base.GetSupportedCipherSuites();
 

@@ -76,7 +76,7 @@ public abstract class InteropTest
                     _row.Result = status == TestStatus.Passed ? "pass" : "**FAIL**";
                 }
 
-                InteropTable.Add(_row);
+                global::OpenSslDtls.Interop.Tests.InteropTable.Add(_row);
             }
         }
 
@@ -96,6 +96,8 @@ public abstract class InteropTest
     {
         if (_row is not null)
         {
+            // Addresses with ephemeral ports would change the table on every run.
+            text = System.Text.RegularExpressions.Regex.Replace(Reproducible(text), @"(127\.0\.0\.1|\[::1\]|::1):[0-9]+", "$1:PORT");
             _row.Note = _row.Note.Length == 0 ? text : $"{_row.Note}; {text}";
         }
     }
@@ -144,6 +146,9 @@ public abstract class InteropTest
 
     /// <summary>A payload that says which test sent it (so echoes cannot be mixed up).</summary>
     protected static string Payload(string tag) => $"interop-{tag}-{Guid.NewGuid():N}";
+
+    /// <summary>A payload that goes on a peer's command line, so the same in every run (docs/interop.md shows the command).</summary>
+    protected static string StablePayload(string tag) => $"interop-{tag}";
 
     /// <summary>Connects our client (bounded), with the row's cause attached to any failure.</summary>
     protected async Task<DtlsSession> ConnectAsync(EndPoint server, DtlsClientOptions options) =>

@@ -22,6 +22,10 @@ internal static class PeerVersions
     public static void Note(string peer, string tool, params string[] arguments) =>
         Versions.GetOrAdd(peer, _ => FirstLine(tool, arguments));
 
+    /// <summary>gnutls-cli and gnutls-serv answer with their own name: the row shows the library's ("GnuTLS 3.7.9").</summary>
+    public static void NoteGnuTls(string tool) =>
+        Versions.GetOrAdd(GnuTls, _ => "GnuTLS " + FirstLine(tool, ["--version"]).Split(' ')[^1]);
+
     public static void NoteValue(string peer, string version) => Versions.TryAdd(peer, version);
 
     private static string FirstLine(string tool, string[] arguments)

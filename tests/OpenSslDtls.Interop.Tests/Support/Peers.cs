@@ -24,14 +24,14 @@ internal static class Peers
     public static string GnuTlsCli()
     {
         string path = ExternalTool.Require("gnutls-cli", "gnutls-bin");
-        PeerVersions.Note(PeerVersions.GnuTls, path, "--version");
+        PeerVersions.NoteGnuTls(path);
         return path;
     }
 
     public static string GnuTlsServ()
     {
         string path = ExternalTool.Require("gnutls-serv", "gnutls-bin");
-        PeerVersions.Note(PeerVersions.GnuTls, path, "--version");
+        PeerVersions.NoteGnuTls(path);
         return path;
     }
 
@@ -56,7 +56,7 @@ internal static class Peers
     {
         if (!File.Exists("/usr/include/mbedtls/ssl.h"))
         {
-            ExternalTool.Require("libmbedtls-dev-is-missing", "libmbedtls-dev");
+            ExternalTool.Require("/usr/include/mbedtls/ssl.h", "libmbedtls-dev"); // not a program: fails (CI) or skips with the package to install
         }
 
         await LazyMbedTlsBuild.Value;
@@ -67,5 +67,6 @@ internal static class Peers
 
     public static void BouncyCastle() =>
         PeerVersions.NoteValue(PeerVersions.BouncyCastle, "BouncyCastle.Cryptography " +
-            typeof(Org.BouncyCastle.Tls.DtlsClientProtocol).Assembly.GetName().Version?.ToString(3));
+            (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(
+                typeof(Org.BouncyCastle.Tls.DtlsClientProtocol).Assembly)?.InformationalVersion ?? "?").Split('+')[0]);
 }

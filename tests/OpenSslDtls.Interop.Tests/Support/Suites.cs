@@ -31,10 +31,14 @@ internal static class Suites
 
     public const string PskIdentity = "interop-device";
 
-    /// <summary>16 bytes, also as hex for the command-line peers.</summary>
-    public static readonly byte[] PskKey = Convert.FromHexString("00112233445566778899AABBCCDDEEFF");
+    /// <summary>The 16-byte key as hex, for the command-line peers.</summary>
+    public const string PskKeyHex = "00112233445566778899AABBCCDDEEFF";
 
-    public static string PskKeyHex => Convert.ToHexString(PskKey);
+    /// <summary>
+    /// A fresh copy on every read: BouncyCastle zeroes the PSK array it is handed once the handshake has used it,
+    /// which would silently change a shared array for every later test.
+    /// </summary>
+    public static byte[] PskKey => Convert.FromHexString(PskKeyHex);
 
     /// <summary>
     /// Our side's cipher list for a row. PSK-AES128-CCM8 is not yet in our PSK defaults (issue 9 adds it):

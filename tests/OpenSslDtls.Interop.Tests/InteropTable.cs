@@ -1,23 +1,10 @@
 using System.Globalization;
 using System.Text;
 using NUnit.Framework;
+using OpenSslDtls.Interop.Tests.Support;
 
-namespace OpenSslDtls.Interop.Tests.Support;
-
-/// <summary>One row of the matrix: which peer, which side we play, what is exercised, and the peer's command.</summary>
-public sealed record InteropRow(string Peer, string Direction, string Feature, string Command)
-{
-    /// <summary>The peer's command line, as docs/interop.md shows it.</summary>
-    public string Command { get; set; } = Command;
-
-    /// <summary>Filled when the test ends: pass, FAIL, or a peer limitation.</summary>
-    public string Result { get; set; } = "not run";
-
-    /// <summary>What the peer reported or what was measured (for the notes column).</summary>
-    public string Note { get; set; } = string.Empty;
-
-    public string Key => $"{Peer} | {Direction} | {Feature}";
-}
+// In the root namespace: NUnit runs a SetUpFixture's one-time teardown after the tests of its namespace and below.
+namespace OpenSslDtls.Interop.Tests;
 
 /// <summary>
 /// The rows the run recorded, written into docs/interop.md when the run ends (see <see cref="InteropTable"/>):
@@ -91,7 +78,7 @@ public sealed class InteropTable
 
         foreach (InteropRow row in rows)
         {
-            string version = versions.GetValueOrDefault(row.Peer, "?");
+            string version = versions.GetValueOrDefault(VersionKey(row.Peer), "?");
             table[row.Key] = string.Create(CultureInfo.InvariantCulture,
                 $"| {row.Peer} | {version} | {row.Direction} | {row.Feature} | {row.Result} | {Cell(row.Note)} | `{Cell(row.Command)}` |");
         }
@@ -106,6 +93,16 @@ public sealed class InteropTable
 
         return text.Append(End).Append(tail).ToString();
     }
+
+    /// <summary>Which program's version a row's peer reports (rows name the role, e.g. "openssl s_client").</summary>
+    private static string VersionKey(string peer) =>
+        peer.StartsWith("openssl", StringComparison.Ordinal) ? PeerVersions.OpenSsl
+        : peer.StartsWith("gnutls", StringComparison.Ordinal) ? PeerVersions.GnuTls
+        : peer.StartsWith("BouncyCastle", StringComparison.Ordinal) ? PeerVersions.BouncyCastle
+        : peer.StartsWith("mbedTLS", StringComparison.Ordinal) ? PeerVersions.MbedTls
+        : peer.StartsWith("native", StringComparison.Ordinal) ? PeerVersions.Native
+        : peer.StartsWith("tshark", StringComparison.Ordinal) ? PeerVersions.Tshark
+        : peer;
 
     private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace('\n', ' ').Replace("`", "'", StringComparison.Ordinal);
 
