@@ -71,6 +71,13 @@ public abstract class InteropTest
             TestStatus status = TestContext.CurrentContext.Result.Outcome.Status;
             if (status != TestStatus.Skipped && status != TestStatus.Inconclusive)
             {
+                if (_row.Command.Length == 0)
+                {
+                    // In-process peers (BouncyCastle): the test itself is the command.
+                    TestContext.TestAdapter test = TestContext.CurrentContext.Test;
+                    _row.Command = $"dotnet test tests/OpenSslDtls.Interop.Tests -c Release --filter \"FullyQualifiedName~{test.ClassName?.Split('.')[^1]}.{test.MethodName}\"";
+                }
+
                 if (_row.Result == "not run")
                 {
                     _row.Result = status == TestStatus.Passed ? "pass" : "**FAIL**";
