@@ -186,7 +186,7 @@ public sealed class OpenSslClientTests : InteropTest
             PrivateKeyFile = options.PrivateKeyFile,
             EnableSessionTickets = mechanism == "ticket",
         });
-        string sessionFile = Path.Combine(Repository.Scratch, $"s_client-{Guid.NewGuid():N}.pem");
+        string sessionFile = Path.Combine(Repository.Scratch, $"s_client-session-{mechanism.Replace(' ', '-')}.pem");
         PeerProcess first = StartClient(listener.EndPoint, null, "-sess_out", sessionFile);
         await EchoThroughAsync(first);
         Assert.That((await listener.NextSessionAsync(Bound)).IsResumed, Is.False);

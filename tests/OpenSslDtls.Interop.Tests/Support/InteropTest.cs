@@ -105,6 +105,7 @@ public abstract class InteropTest
         {
             // Addresses with ephemeral ports would change the table on every run.
             text = System.Text.RegularExpressions.Regex.Replace(Reproducible(text), @"(127\.0\.0\.1|\[::1\]|::1):[0-9]+", "$1:PORT");
+            text = System.Text.RegularExpressions.Regex.Replace(text, @"\b[0-9A-F]{16}:error:", "error:"); // OpenSSL's thread id
             _row.Note = _row.Note.Length == 0 ? text : $"{_row.Note}; {text}";
         }
     }
@@ -275,7 +276,8 @@ public abstract class InteropTest
     /// <summary>The command as docs/interop.md shows it: PKI paths as $PKI, this test's ports as $PORT.</summary>
     private string Reproducible(string command)
     {
-        string text = command.Replace(Pki.Folder, "$PKI", StringComparison.Ordinal).Replace(Repository.Root, ".", StringComparison.Ordinal);
+        string text = command.Replace(Pki.Folder, "$PKI", StringComparison.Ordinal).Replace(Repository.Scratch, "$SCRATCH", StringComparison.Ordinal)
+            .Replace(Repository.Root, ".", StringComparison.Ordinal);
         foreach (int port in _ports)
         {
             string p = Text(port);
