@@ -10,7 +10,7 @@ namespace OpenSslDtls.Listener.Tests;
 
 /// <summary>
 /// Replayed cookie-bearing ClientHellos from a live client's address (issue 14 item 2): the cookie
-/// binds the ClientHello's version, random and session_id and expires (RFC 6347 §4.2.1), and a new
+/// binds the ClientHello's version and random and expires (RFC 6347 §4.2.1), and a new
 /// handshake from a live association's address replaces it only once it completes (§4.2.8). The
 /// attacker's datagrams are injected through a relay, from the address the listener knows the client by.
 /// </summary>

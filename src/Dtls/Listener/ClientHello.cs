@@ -54,14 +54,13 @@ internal readonly ref struct ClientHello
     private const byte DtlsMajorVersion = 0xFE;
     private const int RandomLength = 32;
 
-    private ClientHello(ReadOnlySpan<byte> recordSequence, int messageSequence, int messageLength, ReadOnlySpan<byte> body, int sessionIdLength, ReadOnlySpan<byte> cookie)
+    private ClientHello(ReadOnlySpan<byte> recordSequence, int messageSequence, int messageLength, ReadOnlySpan<byte> body, ReadOnlySpan<byte> cookie)
     {
         RecordSequence = recordSequence;
         MessageSequence = messageSequence;
         MessageLength = messageLength;
         Version = body.Slice(0, 2);
         Random = body.Slice(2, RandomLength);
-        SessionId = body.Slice(2 + RandomLength + 1, sessionIdLength);
         Cookie = cookie;
     }
 
@@ -79,9 +78,6 @@ internal readonly ref struct ClientHello
 
     /// <summary>The client's 32 random bytes: the same in a retransmission and in the ClientHello that answers a HelloVerifyRequest (RFC 6347 §4.2.1), new when the client restarts.</summary>
     public ReadOnlySpan<byte> Random { get; }
-
-    /// <summary>The session_id (0 to 32 bytes).</summary>
-    public ReadOnlySpan<byte> SessionId { get; }
 
     /// <summary>The cookie, empty in a first ClientHello.</summary>
     public ReadOnlySpan<byte> Cookie { get; }
@@ -185,7 +181,7 @@ internal readonly ref struct ClientHello
             return truncated;
         }
 
-        hello = new ClientHello(datagram.Slice(3, 8), messageSeq, messageLength, body, sessionIdLength, body.Slice(offset, cookieLength));
+        hello = new ClientHello(datagram.Slice(3, 8), messageSeq, messageLength, body, body.Slice(offset, cookieLength));
         return ClientHelloParse.Ok;
     }
 

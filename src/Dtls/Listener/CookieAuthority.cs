@@ -7,21 +7,23 @@ namespace OpenSsl.Dtls;
 
 /// <summary>
 /// Stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1): the issue time (4 bytes, seconds on the
-/// UTC clock) and <c>HMAC-SHA256(key, issue time, address, port, client_version, random,
-/// session_id)</c> truncated to 28 bytes, where the key rotates every
+/// UTC clock) and <c>HMAC-SHA256(key, issue time, address, port, client_version, random)</c>
+/// truncated to 28 bytes, where the key rotates every
 /// <see cref="DtlsListenerOptions.CookieSecretRotation"/>. Each period's key is derived from the
 /// master secret and the period's number on the UTC clock, so servers of a fleet that share
 /// <see cref="DtlsListenerOptions.CookieSecret"/> compute the same keys without talking to each
 /// other, and nothing needs a timer. A cookie verifies under the current key and the previous one and
 /// only while it is younger than <see cref="DtlsListenerOptions.CookieLifetime"/>.
 /// <para>
-/// The cookie binds the parameters RFC 6347 §4.2.1 requires the client to repeat unchanged in the
-/// ClientHello that carries it (version, random, session_id; cipher_suites and compression_methods
-/// too in the RFC, but they follow the cookie and may lie in a later fragment, which a stateless
-/// server cannot wait for). So a cookie-bearing ClientHello seen on the path cannot be replayed with
-/// a new random (issue 14: that looked like a restarted client and replaced the live session); the
-/// extensions are not bound, since the RFC lets them change (a padding extension grows with the
-/// cookie).
+/// The cookie binds the ClientHello's version and random, which RFC 6347 §4.2.1 requires the
+/// client to repeat unchanged in the ClientHello that carries it. So a cookie-bearing ClientHello
+/// seen on the path cannot be replayed with a new random (that looked like a restarted client and
+/// replaced the live session). The RFC lists session_id, cipher_suites and compression_methods too,
+/// but they are not bound: the last two follow the cookie and may lie in a later fragment, which a
+/// stateless server cannot wait for; and mbedTLS 2.28 draws a fresh session_id for every
+/// ClientHello of a ticket resumption, so binding it would refuse those devices forever (found by the
+/// mbedTLS interop test). The extensions are not bound either: the RFC lets them change (a padding
+/// extension grows with the cookie).
 /// </para>
 /// </summary>
 internal sealed class CookieAuthority
@@ -116,7 +118,7 @@ internal sealed class CookieAuthority
     }
 
     /// <summary>
-    /// HMAC over (issue time, family, port, address, version, random, session_id), the address read
+    /// HMAC over (issue time, family, port, address, version, random), the address read
     /// straight from the <see cref="SocketAddress"/> bytes: no <c>IPEndPoint</c> is made per datagram,
     /// nothing is allocated. An IPv4-mapped IPv6 address (a dual-mode socket) counts as its IPv4
     /// address, so that a dual-mode and an IPv4 server of one fleet agree.
@@ -126,7 +128,7 @@ internal sealed class CookieAuthority
         // sockaddr_in and sockaddr_in6 keep the port at bytes 2-3 and the address at 4-7 (IPv4) or
         // 8-23 (IPv6) on every OS .NET runs on.
         ReadOnlySpan<byte> raw = peer.Buffer.Span.Slice(0, peer.Size);
-        Span<byte> input = stackalloc byte[1 + 2 + 16 + TimeLength + 2 + 32 + 1 + 32];
+        Span<byte> input = stackalloc byte[1 + 2 + 16 + TimeLength + 2 + 32];
         int length;
         if (peer.Family == AddressFamily.InterNetworkV6 && raw.Length >= 24)
         {
@@ -163,9 +165,6 @@ internal sealed class CookieAuthority
         length += 2;
         hello.Random.CopyTo(input.Slice(length));
         length += hello.Random.Length;
-        input[length++] = (byte)hello.SessionId.Length;
-        hello.SessionId.CopyTo(input.Slice(length));
-        length += hello.SessionId.Length;
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
         HMACSHA256.HashData(key, input.Slice(0, length), mac);
         mac.Slice(0, destination.Length).CopyTo(destination);

@@ -127,7 +127,7 @@ public sealed class DtlsListenerOptions
 
     /// <summary>
     /// How long a HelloVerifyRequest cookie stays valid (it carries its issue time). A cookie binds the
-    /// peer's address and port and the ClientHello's version, random and session_id (RFC 6347 §4.2.1),
+    /// peer's address and port and the ClientHello's version and random (RFC 6347 §4.2.1),
     /// so it cannot be replayed with a new random; the short lifetime bounds replays of a whole
     /// ClientHello. A client whose cookie expired gets a new HelloVerifyRequest and carries on. It is
     /// also bounded by the rotation (current or previous key). Between 1 second and 10 minutes;
