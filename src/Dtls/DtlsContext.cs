@@ -195,6 +195,13 @@ public sealed class DtlsContext : IDisposable
 
     private void Configure(DtlsOptions o)
     {
+        // DTLS 1.3 only where the loaded libssl has it: a clear refusal naming the setting (docs/openssl-versions.md).
+        DtlsProtocolSupport.ThrowIfUnsupported(o.MinimumProtocol, nameof(o.MinimumProtocol));
+        if (o.MaximumProtocol is { } requestedMax)
+        {
+            DtlsProtocolSupport.ThrowIfUnsupported(requestedMax, nameof(o.MaximumProtocol));
+        }
+
         Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), $"{o.MinimumProtocol} is not supported by this libssl");
         if (o.MaximumProtocol is { } max)
         {
