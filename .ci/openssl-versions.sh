@@ -26,6 +26,7 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITES=${OPENSSL_SUITES:-trixie sid experimental}
 DOTNET_ROOT_DIR=$(dirname "$(readlink -f "$(command -v dotnet)")")
 TEST_TIMEOUT=${OPENSSL_MATRIX_TIMEOUT:-8m}
+FILTER=${OPENSSL_MATRIX_FILTER:-} # a dotnet test --filter, to reproduce one test per version (the line then says so)
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 
@@ -34,7 +35,7 @@ sudo=""
 # OpenSslDtls.Samples.Tests (it builds the samples with the SDK and needs gnutls/libcoap peers: a
 # subset of its openssl rows is covered by OpenSslCliPeerTests) and any other project. Said once below.
 MATRIX_PROJECTS=(OpenSslDtls.Tests OpenSslDtls.Listener.Tests)
-MATRIX_SUBSET="OpenSslDtls.Tests + OpenSslDtls.Listener.Tests (not Samples.Tests)"
+MATRIX_SUBSET="OpenSslDtls.Tests + OpenSslDtls.Listener.Tests (not Samples.Tests)${OPENSSL_MATRIX_FILTER:+, only --filter $OPENSSL_MATRIX_FILTER}"
 
 # suite -> apt sources, packages, libssl package that keys the cache, the major version to load.
 # Experimental holds only libssl4 and its openssl: the rest comes from sid. libssl3t64 stays in every
@@ -146,7 +147,7 @@ run_in_rootfs() {
     # shellcheck disable=SC2016 # expanded by the inner shell
     $sudo timeout --kill-after=30s "$TEST_TIMEOUT" unshare --mount --pid --fork --propagation private bash -c '
         set -e
-        root=$1 repo=$2 out=$3 dotnet=$4 libdir=$5 expected=$6; shift 6
+        root=$1 repo=$2 out=$3 dotnet=$4 libdir=$5 expected=$6 filter=$7; shift 7
         mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/usr/share/dotnet" "$root$repo" "$root/results"
         mount -t proc proc "$root/proc"
         mount --rbind /dev "$root/dev"
@@ -157,24 +158,39 @@ run_in_rootfs() {
         exec chroot "$root" env -i PATH=/usr/share/dotnet:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 \
             DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
             CI="${CI:-}" OPENSSLDTLS_LIBRARY_DIR="$libdir" OPENSSLDTLS_EXPECTED_OPENSSL="$expected" \
-            dotnet test "$@" --logger trx --results-directory /results \
+            dotnet test "$@" ${filter:+--filter "$filter"} --logger trx --results-directory /results \
             --blame-hang-timeout 5m --blame-hang-dump-type none
-    ' run "$rootfs" "$REPO" "$out" "$DOTNET_ROOT_DIR" "$libdir" "$expected" "${dlls[@]}"
+    ' run "$rootfs" "$REPO" "$out" "$DOTNET_ROOT_DIR" "$libdir" "$expected" "$FILTER" "${dlls[@]}"
 }
 
 status=0
 summary=()
 # The host's run (.ci/run's dotnet test, before this script): its TRX files are the ones outside openssl-*/.
-if command -v openssl >/dev/null; then
-    read -r executed passed failed skipped < <(count_trx "$RESULTS" -path "$RESULTS/openssl-*" -prune -o)
+read -r executed passed failed skipped < <(count_trx "$RESULTS" -path "$RESULTS/openssl-*" -prune -o)
+if ((executed > 0)) && command -v openssl >/dev/null; then
     line="openssl $(openssl version | awk '{ print $2 }') (host, $(. /etc/os-release && echo "$VERSION_CODENAME")): $passed passed, $failed failed"
     ((skipped == 0)) || line+=", $skipped skipped"
     summary+=("$line [every test project]")
 fi
 log "runs $MATRIX_SUBSET against each suite's libssl (subset: the samples and other projects run against the host's OpenSSL only)"
+# Root filesystems first, all at once: building one is mostly waiting for the registry and the disk.
+prepare_started=$SECONDS
+declare -A rootfs_of build_status
+paths=$(mktemp -d)
+for suite in $SUITES; do
+    ensure_rootfs "$suite" >"$paths/$suite" &
+    build_status[$suite]=$!
+done
+for suite in $SUITES; do
+    if wait "${build_status[$suite]}"; then rootfs_of[$suite]=$(cat "$paths/$suite"); fi
+done
+rm -rf "$paths"
+prepared=$((SECONDS - prepare_started))
+log "root filesystems ready in ${prepared}s"
+
 for suite in $SUITES; do
     started=$SECONDS
-    if ! rootfs=$(ensure_rootfs "$suite"); then
+    if ! rootfs=${rootfs_of[$suite]:-} || [[ -z $rootfs ]]; then
         summary+=("openssl ? ($suite): NOT RUN: its root filesystem could not be built (log above)")
         # On CI that fails the run; on a workstation without network the other versions still count.
         [[ ${CI:-} != true ]] || status=1
@@ -182,19 +198,19 @@ for suite in $SUITES; do
     fi
     version=$($sudo chroot "$rootfs" dpkg-query -W -f='${Version}' "$(suite_libssl "$suite")")
     cli=$($sudo chroot "$rootfs" openssl version | awk '{ print $2 }')
-    prepared=$((SECONDS - started))
     out="$RESULTS/openssl-$suite"
     test_status=0
     run_in_rootfs "$rootfs" "$(suite_major "$suite")" "$out" "$cli" >"$RESULTS/openssl-$suite.log" 2>&1 || test_status=$?
     read -r executed passed failed skipped < <(count_trx "$out")
     line="openssl $cli ($suite, $(suite_libssl "$suite") $version): $passed passed, $failed failed"
     ((skipped == 0)) || line+=", $skipped skipped"
-    line+=" [$MATRIX_SUBSET; rootfs ${prepared}s, tests $((SECONDS - started - prepared))s]"
+    line+=" [$MATRIX_SUBSET; tests $((SECONDS - started))s]"
     if ((test_status != 0 || executed == 0 || failed > 0)); then
         status=1
         ((test_status == 0)) || line+=" (dotnet test exited $test_status; log: $RESULTS/openssl-$suite.log)"
     fi
     summary+=("$line")
 done
+summary+=("openssl-versions: root filesystems ${prepared}s (all suites in parallel), whole matrix $((SECONDS - prepare_started))s")
 printf '%s\n' "${summary[@]}"
 exit "$status"
