@@ -115,7 +115,13 @@ internal sealed class OpenSslCliProcess : IDisposable
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5_000);
+            }
+
+            // WaitForExit() without a timeout also waits for the redirected streams to reach their end, so no
+            // output event runs after this; the bounded wait first keeps a stuck process from holding the test.
+            if (_process.WaitForExit(5_000))
+            {
+                _process.WaitForExit();
             }
         }
         catch (InvalidOperationException)
@@ -124,7 +130,8 @@ internal sealed class OpenSslCliProcess : IDisposable
         }
 
         _process.Dispose();
-        _changed.Dispose();
+        // _changed is not disposed: it holds no wait handle, and an output event could still be in flight if
+        // the process did not exit within the bound above.
     }
 
     private void Append(StringBuilder builder, string? line)
