@@ -121,6 +121,13 @@ public sealed class DtlsContext : IDisposable
 
     private void Configure(DtlsOptions o)
     {
+        // DTLS 1.3 only where the loaded libssl has it: a clear refusal naming the setting (docs/openssl-versions.md).
+        DtlsProtocolSupport.ThrowIfUnsupported(o.MinimumProtocol, nameof(o.MinimumProtocol));
+        if (o.MaximumProtocol is { } requestedMax)
+        {
+            DtlsProtocolSupport.ThrowIfUnsupported(requestedMax, nameof(o.MaximumProtocol));
+        }
+
         Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), $"{o.MinimumProtocol} is not supported by this libssl");
         if (o.MaximumProtocol is { } max)
         {
@@ -168,14 +175,14 @@ public sealed class DtlsContext : IDisposable
         else if (o.Certificate is { } certificate)
         {
             using SafeX509Handle x509 = CertificateConversion.ToNative(certificate);
-            Check(SSL_CTX_use_certificate(_handle, x509), nameof(o.Certificate), $"OpenSSL refused certificate '{certificate.Subject}'");
+            Check(SSL_CTX_use_certificate(_handle, x509), nameof(o.Certificate), () => $"OpenSSL refused certificate '{certificate.Subject}'");
             using SafeEvpPKeyHandle key = CertificateConversion.PrivateKeyToNative(certificate, nameof(o.Certificate));
-            Check(SSL_CTX_use_PrivateKey(_handle, key), nameof(o.Certificate), $"OpenSSL refused the private key of '{certificate.Subject}'");
-            Check(SSL_CTX_check_private_key(_handle), nameof(o.Certificate), $"the private key does not match certificate '{certificate.Subject}'");
+            Check(SSL_CTX_use_PrivateKey(_handle, key), nameof(o.Certificate), () => $"OpenSSL refused the private key of '{certificate.Subject}'");
+            Check(SSL_CTX_check_private_key(_handle), nameof(o.Certificate), () => $"the private key does not match certificate '{certificate.Subject}'");
             foreach (X509Certificate2 intermediate in o.CertificateChain)
             {
                 using SafeX509Handle chainCert = CertificateConversion.ToNative(intermediate);
-                Check(SSL_CTX_add1_chain_cert(_handle, chainCert), nameof(o.CertificateChain), $"OpenSSL refused chain certificate '{intermediate.Subject}'");
+                Check(SSL_CTX_add1_chain_cert(_handle, chainCert), nameof(o.CertificateChain), () => $"OpenSSL refused chain certificate '{intermediate.Subject}'");
             }
         }
     }
@@ -196,7 +203,7 @@ public sealed class DtlsContext : IDisposable
         foreach (X509Certificate2 trusted in o.TrustedCertificates)
         {
             using SafeX509Handle x509 = CertificateConversion.ToNative(trusted);
-            Check(LibCrypto.X509_STORE_add_cert(SSL_CTX_get_cert_store(_handle), x509), nameof(o.TrustedCertificates), $"cannot trust '{trusted.Subject}'");
+            Check(LibCrypto.X509_STORE_add_cert(SSL_CTX_get_cert_store(_handle), x509), nameof(o.TrustedCertificates), () => $"cannot trust '{trusted.Subject}'");
         }
     }
 
@@ -299,12 +306,17 @@ public sealed class DtlsContext : IDisposable
         }
     }
 
-    private static void Check(int result, string setting, string reason)
+    private static void Check(int result, string setting, string reason) => Check(result, setting, () => reason);
+
+    // The reason is made only after the queue is read: naming a certificate (X509Certificate2.Subject) calls
+    // .NET's own OpenSSL shim, which clears the error queue of the libcrypto it shares with us when both are
+    // libcrypto.so.3, so an eager reason lost OpenSSL's text ("ee key too small"; docs/openssl-versions.md).
+    private static void Check(int result, string setting, Func<string> reason)
     {
         if (result != 1)
         {
             OpenSslException errors = ErrorQueue.ToException(setting);
-            throw SettingErrors.Invalid(setting, $"{setting}: {reason}. {errors.Message}", errors);
+            throw SettingErrors.Invalid(setting, $"{setting}: {reason()}. {errors.Message}", errors);
         }
     }
 

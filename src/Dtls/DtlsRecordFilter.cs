@@ -39,9 +39,13 @@ internal static class DtlsRecordFilter
         };
     }
 
-    /// <summary>True if every record in <paramref name="datagram"/> is framed as DTLS and no encrypted record is shorter than <paramref name="minimumEncrypted"/>.</summary>
+    /// <summary>
+    /// True if every record in <paramref name="datagram"/> is framed as DTLS and no encrypted record is shorter than
+    /// <paramref name="minimumEncrypted"/>. Lenient about DTLS 1.3 framing (the listener's first look, before it
+    /// knows the session); the session's own <see cref="Inspect"/> then applies its <c>dtls13Framing</c>.
+    /// </summary>
     public static bool IsWellFormed(ReadOnlySpan<byte> datagram, int minimumEncrypted) =>
-        Inspect(datagram, minimumEncrypted) != RecordVerdict.Malformed;
+        Inspect(datagram, minimumEncrypted, dtls13Framing: true) != RecordVerdict.Malformed;
 
     /// <summary>
     /// Checks every record of <paramref name="datagram"/>: <see cref="RecordVerdict.Malformed"/> if any is
@@ -52,7 +56,14 @@ internal static class DtlsRecordFilter
     /// though a warning asks for no action (RFC 5246 §7.2) and GnuTLS carries on; in epoch 0 it is
     /// also unauthenticated, so anyone on the path could forge it.
     /// </summary>
-    public static RecordVerdict Inspect(ReadOnlySpan<byte> datagram, int minimumEncrypted)
+    /// <remarks>
+    /// Records framed for DTLS 1.3 (unified header 0x20-0x3F, RFC 9147 §4; ACK 26, §7) or for a connection
+    /// ID (tls12_cid 25, RFC 9146) pass untouched only while <paramref name="dtls13Framing"/> is true: the
+    /// session may negotiate DTLS 1.3 (its libssl has it and MaximumProtocol allows it) and has not settled
+    /// on DTLS 1.2. Elsewhere no peer sends them, and OpenSSL 3.0 to 4.0 end a DTLS 1.2 handshake on one
+    /// such plaintext record ("unexpected record", docs/openssl-versions.md), so they are malformed.
+    /// </remarks>
+    public static RecordVerdict Inspect(ReadOnlySpan<byte> datagram, int minimumEncrypted, bool dtls13Framing)
     {
         if (datagram.IsEmpty)
         {
@@ -66,8 +77,8 @@ internal static class DtlsRecordFilter
             if (type is >= 0x20 and <= 0x3F || type is 25 or 26)
             {
                 // A DTLS 1.3 unified header (RFC 9147 §4), a connection-ID record (RFC 9146) or a DTLS 1.3
-                // ACK: framed differently, not ours to parse; OpenSSL checks them.
-                return verdict;
+                // ACK: framed differently, not ours to parse; OpenSSL checks them, where they can be valid.
+                return dtls13Framing ? verdict : RecordVerdict.Malformed;
             }
 
             // change_cipher_spec, alert, handshake, application_data: nothing else is ever valid here.

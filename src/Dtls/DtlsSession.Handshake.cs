@@ -162,6 +162,8 @@ public sealed partial class DtlsSession
         Interlocked.Exchange(ref _timerDue, 0);
         IsAuthenticated = true;
         ProtocolVersion = SSL_get_version(_ssl);
+        NegotiatedProtocol = (DtlsProtocolVersion)SSL_version(_ssl);
+        Volatile.Write(ref _dtls13Framing, NegotiatedProtocol == DtlsProtocolVersion.Dtls13);
         CipherSuite = SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl));
         IsResumed = SSL_session_reused(_ssl) == 1;
         // One record carries at most 2^14 bytes (RFC 6347 §4.1, RFC 5246 §6.2.1) whatever the MTU:

@@ -167,7 +167,9 @@ public sealed partial class DtlsSession
     /// <summary>
     /// Records received in otherwise good datagrams and skipped: zero-length application_data records
     /// (they carry no datagram) and plaintext warning alerts (they ask for nothing, and OpenSSL 3.0
-    /// would fail a handshake on one; see the README's "Semantics worth knowing").
+    /// would fail a handshake on one; see the README's "Semantics worth knowing"). OpenSSL 3.2 and newer
+    /// skip zero-length records inside libssl, so there only the warnings are counted
+    /// (docs/openssl-versions.md).
     /// </summary>
     public long IgnoredRecords => Interlocked.Read(ref _ignoredRecords);
 
@@ -217,7 +219,7 @@ public sealed partial class DtlsSession
     {
         // A forged or corrupt datagram must not reach OpenSSL, which ends a session on some of them
         // (see DtlsRecordFilter): dropped and counted, whatever the transport.
-        switch (DtlsRecordFilter.Inspect(datagram, MinimumEncryptedRecord))
+        switch (DtlsRecordFilter.Inspect(datagram, MinimumEncryptedRecord, Volatile.Read(ref _dtls13Framing)))
         {
             case RecordVerdict.Malformed:
                 Interlocked.Increment(ref _rejectedDatagrams);

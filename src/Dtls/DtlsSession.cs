@@ -44,6 +44,10 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private int _inboundLength;
     private long _droppedDatagrams;
     private int _minimumEncryptedRecord = DtlsRecordFilter.HandshakeMinimum;
+
+    // Whether records framed for DTLS 1.3 may reach OpenSSL (DtlsRecordFilter.Inspect): only while this
+    // session may still negotiate DTLS 1.3; cleared when the handshake settles on DTLS 1.2.
+    private bool _dtls13Framing;
     private long _retransmissions;
 
     /// <summary>
@@ -69,6 +73,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         ArgumentNullException.ThrowIfNull(sender);
         _context = context;
         _sender = sender;
+        _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Options);
         _ownedTransport = ownsTransport ? sender as IDisposable : null;
         _received = Channel.CreateBounded<PooledDatagram>(
             new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
@@ -119,6 +124,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     /// <summary>The negotiated protocol ("DTLSv1.2"), or null before the handshake.</summary>
     public string? ProtocolVersion { get; private set; }
+
+    /// <summary>
+    /// The negotiated protocol as a <see cref="DtlsProtocolVersion"/> (<c>SSL_version</c>: 0xFEFD for DTLS 1.2,
+    /// 0xFEFC for DTLS 1.3 on a libssl that has it), or null before the handshake.
+    /// </summary>
+    public DtlsProtocolVersion? NegotiatedProtocol { get; private set; }
 
     /// <summary>The negotiated cipher suite's IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), or null before the handshake.</summary>
     public string? CipherSuite { get; private set; }

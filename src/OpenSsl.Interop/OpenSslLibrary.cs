@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -5,14 +6,25 @@ using System.Runtime.InteropServices;
 namespace OpenSsl.Interop;
 
 /// <summary>
-/// Finds and loads the system's OpenSSL 3.x (libssl and libcrypto, always from the same place),
-/// checks its version once, and lets an application point the library at another installation.
+/// Finds and loads OpenSSL 3.x or 4.x (libssl and libcrypto, always from the same place and of the
+/// same major version), checks its version once, and lets an application point the library at
+/// another installation.
 /// </summary>
 /// <remarks>
-/// Resolution order: the directory given to <see cref="SetLibraryDirectory"/>; else the directory
-/// named by the <c>OPENSSLDTLS_LIBRARY_DIR</c> environment variable; else the platform's usual
-/// names (Linux <c>libssl.so.3</c>, macOS <c>libssl.3.dylib</c> including Homebrew's locations,
-/// Windows <c>libssl-3-x64.dll</c>). The choice is locked by the first native call.
+/// <para>
+/// Where: the directory given to <see cref="SetLibraryDirectory"/>; else the directory named by the
+/// <c>OPENSSLDTLS_LIBRARY_DIR</c> environment variable; else the platform's default search (and on
+/// macOS Homebrew's keg-only locations). An override is final: nothing outside that directory is tried.
+/// </para>
+/// <para>
+/// Which file, in every location: the newest major version first, so 4 before 3 (Linux
+/// <c>libssl.so.4</c> then <c>libssl.so.3</c>; macOS <c>libssl.4.dylib</c> then <c>libssl.3.dylib</c>;
+/// Windows <c>libssl-4-x64.dll</c> then <c>libssl-3-x64.dll</c>). A system that has both keeps 3 for
+/// older programs during its transition; 4 is the line that gets new protocol work (DTLS 1.3 arrives in
+/// 4.1), and both pass the same test suite (docs/openssl-versions.md). To use 3 where 4 is installed,
+/// point the override at a directory holding only the 3 files.
+/// </para>
+/// <para>The choice is locked by the first native call; <see cref="Loaded"/> says what was chosen.</para>
 /// </remarks>
 public static class OpenSslLibrary
 {
@@ -22,12 +34,18 @@ public static class OpenSslLibrary
     /// <summary>The oldest OpenSSL this library supports: 3.0.0, as <c>OPENSSL_VERSION_NUMBER</c>.</summary>
     public const long MinimumVersionNumber = 0x30000000L;
 
+    /// <summary>The first OpenSSL this library does not accept: 5.0.0, as <c>OPENSSL_VERSION_NUMBER</c> (major versions may remove APIs).</summary>
+    public const long UnsupportedVersionNumber = 0x50000000L;
+
+    /// <summary>The major versions probed, newest first (the order of <see cref="FileNamesFor"/>).</summary>
+    private static readonly int[] Majors = [4, 3];
+
     private static readonly Lock Gate = new();
     private static string? _directoryOverride;
-    private static LoadedPair? _loaded;
+    private static Loaded? _loaded;
     private static PlatformNotSupportedException? _failure;
 
-    private sealed record LoadedPair(nint Ssl, nint Crypto, string SslName, string CryptoName, long Version);
+    private sealed record Loaded(nint Ssl, nint Crypto, OpenSslLibraryInfo Info);
 
 #pragma warning disable CA2255 // A resolver must be in place before the first P/Invoke of this assembly runs; that is what module initializers are for.
     [ModuleInitializer]
@@ -39,7 +57,7 @@ public static class OpenSslLibrary
     /// Loads OpenSSL from <paramref name="directory"/> instead of the default locations. Call it
     /// before anything else in this library; once OpenSSL is loaded the choice is fixed.
     /// </summary>
-    /// <param name="directory">A directory holding both libssl and libcrypto.</param>
+    /// <param name="directory">A directory holding both libssl and libcrypto (3.x or 4.x).</param>
     /// <exception cref="InvalidOperationException">OpenSSL is already loaded.</exception>
     public static void SetLibraryDirectory(string directory)
     {
@@ -49,7 +67,7 @@ public static class OpenSslLibrary
             if (_loaded is not null || _failure is not null)
             {
                 throw new InvalidOperationException(_loaded is not null
-                    ? $"OpenSSL is already loaded (libssl from '{_loaded.SslName}'); set the library directory before the first use of OpenSslDtls."
+                    ? $"OpenSSL is already loaded (libssl from '{_loaded.Info.LibSslPath}'); set the library directory before the first use of OpenSslDtls."
                     : $"Loading OpenSSL already failed and the outcome is fixed for this process: {_failure!.Message}");
             }
 
@@ -59,18 +77,53 @@ public static class OpenSslLibrary
 
     /// <summary>Loads OpenSSL if it is not loaded yet and checks its version.</summary>
     /// <exception cref="PlatformNotSupportedException">
-    /// No usable OpenSSL 3.x was found; the message names every file probed and how to override.
+    /// No usable OpenSSL 3.x or 4.x was found; the message names every file probed, why each was refused, and how to override.
     /// </exception>
     public static void EnsureLoaded() => _ = Load();
 
+    /// <summary>
+    /// What was loaded: version text and number, the files, and which rule chose them. Loads OpenSSL
+    /// on first use. Thread-safe; the value never changes afterwards.
+    /// </summary>
+    /// <exception cref="PlatformNotSupportedException">No usable OpenSSL could be loaded.</exception>
+    public static OpenSslLibraryInfo Info => Load().Info;
+
     /// <summary>The loaded library's <c>OPENSSL_VERSION_NUMBER</c> (for example 0x30000130 for 3.0.19).</summary>
-    public static long VersionNumber => Load().Version;
+    public static long VersionNumber => Load().Info.VersionNumber;
 
-    /// <summary>The file name or path libssl was loaded from.</summary>
-    public static string LibSslName => Load().SslName;
+    /// <summary>The path libssl was loaded from (the file name as probed where the platform gives no path).</summary>
+    public static string LibSslName => Load().Info.LibSslPath;
 
-    /// <summary>The file name or path libcrypto was loaded from.</summary>
-    public static string LibCryptoName => Load().CryptoName;
+    /// <summary>The path libcrypto was loaded from (the file name as probed where the platform gives no path).</summary>
+    public static string LibCryptoName => Load().Info.LibCryptoPath;
+
+    /// <summary>
+    /// The libssl/libcrypto file-name pairs probed in each location, in order, for this platform and
+    /// process architecture (for example <c>("libssl.so.4", "libcrypto.so.4")</c> then <c>.so.3</c>).
+    /// </summary>
+    public static IReadOnlyList<(string LibSsl, string LibCrypto)> CandidateFileNames => [.. Majors.Select(FileNamesFor)];
+
+    /// <summary>
+    /// True if the loaded libssl (<paramref name="library"/> = <see cref="Libraries.Ssl"/>) or libcrypto
+    /// (<see cref="Libraries.Crypto"/>) exports <paramref name="function"/>: the run-time check before calling
+    /// an import marked <see cref="OptionalExportAttribute"/> (never a compile-time switch).
+    /// </summary>
+    /// <param name="library"><see cref="Libraries.Ssl"/> or <see cref="Libraries.Crypto"/>.</param>
+    /// <param name="function">The exported C name, for example <c>"BIO_s_dgram_mem"</c>.</param>
+    /// <exception cref="ArgumentException"><paramref name="library"/> is neither logical name.</exception>
+    /// <exception cref="PlatformNotSupportedException">No usable OpenSSL could be loaded.</exception>
+    public static bool HasExport(string library, string function)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(function);
+        Loaded loaded = Load();
+        nint handle = library switch
+        {
+            Libraries.Ssl => loaded.Ssl,
+            Libraries.Crypto => loaded.Crypto,
+            _ => throw new ArgumentException($"'{library}' is not {Libraries.Ssl} or {Libraries.Crypto}.", nameof(library)),
+        };
+        return NativeLibrary.TryGetExport(handle, function, out _);
+    }
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         libraryName switch
@@ -80,9 +133,9 @@ public static class OpenSslLibrary
             _ => 0,
         };
 
-    private static LoadedPair Load()
+    private static Loaded Load()
     {
-        LoadedPair? loaded = Volatile.Read(ref _loaded);
+        Loaded? loaded = Volatile.Read(ref _loaded);
         if (loaded is not null)
         {
             return loaded;
@@ -112,45 +165,55 @@ public static class OpenSslLibrary
         }
     }
 
-    private static LoadedPair Probe()
+    private static Loaded Probe()
     {
+        OpenSslLibrarySource source = _directoryOverride is not null ? OpenSslLibrarySource.SetLibraryDirectory
+            : NullIfEmpty(Environment.GetEnvironmentVariable(DirectoryVariable)) is not null ? OpenSslLibrarySource.EnvironmentVariable
+            : OpenSslLibrarySource.DefaultSearch;
         string? directory = _directoryOverride ?? NullIfEmpty(Environment.GetEnvironmentVariable(DirectoryVariable));
         var probed = new List<string>();
         foreach ((string ssl, string crypto) in Candidates(directory))
         {
-            probed.Add(ssl);
             // libcrypto first: libssl depends on it, and loading it by our path makes sure the pair matches.
             if (!NativeLibrary.TryLoad(crypto, out nint cryptoHandle))
             {
+                probed.Add($"{ssl} (not found)");
                 continue;
             }
 
             if (!NativeLibrary.TryLoad(ssl, out nint sslHandle))
             {
                 NativeLibrary.Free(cryptoHandle);
+                probed.Add($"{ssl} (libcrypto found, libssl not)");
                 continue;
             }
 
             long version = ReadVersion(cryptoHandle);
-            if (version < MinimumVersionNumber)
+            if (version is < MinimumVersionNumber or >= UnsupportedVersionNumber)
             {
                 NativeLibrary.Free(sslHandle);
                 NativeLibrary.Free(cryptoHandle);
-                throw new PlatformNotSupportedException(
-                    $"OpenSSL at '{ssl}' is version 0x{version:x8}; OpenSslDtls needs OpenSSL 3.0 or newer. {HowToOverride}");
+                probed.Add($"{ssl} (version 0x{version:x8}, outside 3.0 to 4.x)");
+                continue;
             }
 
-            return new LoadedPair(sslHandle, cryptoHandle, ssl, crypto, version);
+            var info = new OpenSslLibraryInfo(
+                ReadVersionText(cryptoHandle) ?? $"OpenSSL 0x{version:x8}",
+                version,
+                LoadedPath(sslHandle, "SSL_new") ?? ssl,
+                LoadedPath(cryptoHandle, "OpenSSL_version_num") ?? crypto,
+                source);
+            return new Loaded(sslHandle, cryptoHandle, info);
         }
 
-        string where = directory is null ? "the default library search path" : $"directory '{directory}'";
+        string where = directory is null ? "the default library search path" : $"directory '{directory}' ({source})";
         throw new PlatformNotSupportedException(
-            $"OpenSSL 3.x (libssl and libcrypto) could not be loaded from {where}; probed: {string.Join(", ", probed)}. {HowToOverride}");
+            $"OpenSSL 3.x or 4.x (libssl and libcrypto) could not be loaded from {where}; probed: {string.Join(", ", probed)}. {HowToOverride}");
     }
 
     private const string HowToOverride =
-        "Install OpenSSL 3 (Debian/Ubuntu: apt-get install libssl3), or set " + DirectoryVariable +
-        " or call OpenSslLibrary.SetLibraryDirectory with a directory holding libssl and libcrypto 3.x.";
+        "Install OpenSSL 3 or 4 (Debian/Ubuntu: apt-get install libssl3), or set " + DirectoryVariable +
+        " or call OpenSslLibrary.SetLibraryDirectory with a directory holding libssl and libcrypto 3.x or 4.x.";
 
     private static unsafe long ReadVersion(nint crypto)
     {
@@ -162,9 +225,59 @@ public static class OpenSslLibrary
         return (long)((delegate* unmanaged<nuint>)export)();
     }
 
+    // Through the export, not the LibraryImport: the resolver is still choosing the library.
+    private static unsafe string? ReadVersionText(nint crypto) =>
+        NativeLibrary.TryGetExport(crypto, "OpenSSL_version", out nint export)
+            ? Marshal.PtrToStringUTF8(((delegate* unmanaged<int, nint>)export)(LibCrypto.OPENSSL_VERSION))
+            : null;
+
+    /// <summary>
+    /// The file a loaded library came from, where the platform says so without another native import:
+    /// on Linux the mapping in <c>/proc/self/maps</c> that holds one of its exports. Elsewhere null
+    /// (the caller keeps the name it probed).
+    /// </summary>
+    private static string? LoadedPath(nint library, string export)
+    {
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryGetExport(library, export, out nint address))
+        {
+            return null;
+        }
+
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/maps"))
+            {
+                // "start-end perms offset dev inode   path"
+                int dash = line.IndexOf('-', StringComparison.Ordinal);
+                int space = line.IndexOf(' ', StringComparison.Ordinal);
+                int slash = line.IndexOf('/', StringComparison.Ordinal);
+                if (dash < 0 || space < dash || slash < 0
+                    || !ulong.TryParse(line.AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong start)
+                    || !ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong end))
+                {
+                    continue;
+                }
+
+                if ((ulong)address >= start && (ulong)address < end)
+                {
+                    return line[slash..];
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Not mounted (some containers): the probed name is still true.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return null;
+    }
+
     private static IEnumerable<(string Ssl, string Crypto)> Candidates(string? directory)
     {
-        IEnumerable<(string, string)> names = FileNames();
+        (string, string)[] names = [.. Majors.Select(FileNamesFor)];
         if (directory is not null)
         {
             return names.Select(n => (Path.Combine(directory, n.Item1), Path.Combine(directory, n.Item2)));
@@ -172,15 +285,17 @@ public static class OpenSslLibrary
 
         if (OperatingSystem.IsMacOS())
         {
-            // Homebrew installs keg-only; neither location is on the default dyld search path.
-            string[] brew = ["/opt/homebrew/opt/openssl@3/lib", "/usr/local/opt/openssl@3/lib"];
+            // Homebrew installs keg-only; none of these is on the default dyld search path. openssl@4 and
+            // openssl@3 are the versioned kegs, "openssl" is Homebrew's alias for the newest.
+            string[] brew = ["/opt/homebrew/opt/openssl@4/lib", "/usr/local/opt/openssl@4/lib", "/opt/homebrew/opt/openssl@3/lib",
+                "/usr/local/opt/openssl@3/lib", "/opt/homebrew/opt/openssl/lib", "/usr/local/opt/openssl/lib"];
             return names.Concat(brew.SelectMany(d => names.Select(n => (Path.Combine(d, n.Item1), Path.Combine(d, n.Item2)))));
         }
 
         return names;
     }
 
-    private static IEnumerable<(string, string)> FileNames()
+    private static (string Ssl, string Crypto) FileNamesFor(int major)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -190,15 +305,15 @@ public static class OpenSslLibrary
                 Architecture.Arm64 => "-arm64",
                 _ => string.Empty,
             };
-            return [($"libssl-3{arch}.dll", $"libcrypto-3{arch}.dll")];
+            return ($"libssl-{major}{arch}.dll", $"libcrypto-{major}{arch}.dll");
         }
 
         if (OperatingSystem.IsMacOS())
         {
-            return [("libssl.3.dylib", "libcrypto.3.dylib")];
+            return ($"libssl.{major}.dylib", $"libcrypto.{major}.dylib");
         }
 
-        return [("libssl.so.3", "libcrypto.so.3")];
+        return ($"libssl.so.{major}", $"libcrypto.so.{major}");
     }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;

@@ -92,6 +92,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
             _loops[i] = StartReceiveLoop(socket, i);
         }
 
+        OpenSslLog.LoadedOnce(_logger);
         ListenerLog.Started(_logger, LocalEndPoint, sockets.Length, _loops.Length);
     }
 

@@ -106,49 +106,14 @@ public sealed class ForgedDatagramTests : DtlsFixture
         int malformed = forgeries.Length - 1; // all but the well-formed record whose MAC fails, which OpenSSL discards itself
         using var serverContext = new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.EcdsaSelfSigned });
         using var clientContext = new DtlsContext(new DtlsClientOptions { InsecureSkipCertificateValidation = true, HandshakeTimeout = TimeSpan.FromSeconds(10) });
-        using Socket serverSocket = LoopbackPair.Bound();
-        UdpRelay? relay = null;
-        void InjectAll()
+        (long serverRejected, long clientRejected) = await InjectionRun.HandshakeAndEchoTwiceAsync(
+            serverContext, clientContext, forgeries.Select(f => f.Bytes).ToArray(), $"seed {seed}", cancellationToken);
+        Assert.Multiple(() =>
         {
-            foreach ((string _, byte[] bytes) in forgeries)
-            {
-                relay!.Inject(toClient: true, bytes);
-                relay.Inject(toClient: false, bytes);
-            }
-        }
-
-        relay = new UdpRelay(serverSocket.LocalEndPoint!)
-        {
-            // Before the ClientHello reaches the server and before the server's first flight reaches the client.
-            Drop = (fromClient, index, _) =>
-            {
-                if (index == 0)
-                {
-                    InjectAll();
-                }
-
-                return false;
-            },
-        };
-        using (relay)
-        {
-            serverSocket.Connect(relay.EndPoint);
-            Socket clientSocket = LoopbackPair.Bound();
-            clientSocket.Connect(relay.EndPoint);
-            await using LoopbackPair pair = LoopbackPair.Create(serverContext, clientContext, serverSocket, clientSocket);
-            await pair.HandshakeAsync(cancellationToken);
-            InjectAll();
-            byte[] payload = RandomNumberGenerator.GetBytes(100);
-            Assert.That(await pair.EchoAsync(payload, cancellationToken), Is.EqualTo(payload), $"seed {seed}");
-            InjectAll();
-            Assert.That(await pair.EchoAsync(payload, cancellationToken), Is.EqualTo(payload), $"seed {seed}");
-            Assert.Multiple(() =>
-            {
-                // Four rounds reached each side: at the first datagram in each direction, and twice after
-                // the handshake; every malformed kind was counted each time.
-                Assert.That(pair.Server.RejectedDatagrams, Is.EqualTo(4 * malformed), $"seed {seed}");
-                Assert.That(pair.Client.RejectedDatagrams, Is.EqualTo(4 * malformed), $"seed {seed}");
-            });
-        }
+            // Four rounds reached each side: at the first datagram in each direction, and twice after
+            // the handshake; every malformed kind was counted each time.
+            Assert.That(serverRejected, Is.EqualTo(4 * malformed), $"seed {seed}");
+            Assert.That(clientRejected, Is.EqualTo(4 * malformed), $"seed {seed}");
+        });
     }
 }

@@ -13,19 +13,25 @@ namespace OpenSslDtls.Tests.Interop;
 [TestFixture]
 public sealed class ExportsTests
 {
-    /// <summary>One declared import: where it is declared, the logical library, the native symbol.</summary>
-    private sealed record Import(string Declaration, string Library, string EntryPoint)
+    /// <summary>One declared import: where it is declared, the logical library, the native symbol, and for an optional one which versions export it.</summary>
+    private sealed record Import(string Declaration, string Library, string EntryPoint, string? OptionalAvailability)
     {
-        public override string ToString() => $"{EntryPoint} ({Library}, declared by {Declaration})";
+        public override string ToString() => $"{EntryPoint} ({Library}, declared by {Declaration}{(OptionalAvailability is null ? string.Empty : $"; optional: {OptionalAvailability}")})";
     }
 
+    /// <summary>
+    /// Runs against whichever OpenSSL is loaded, so the version matrix (.ci/openssl-versions.sh) runs it per
+    /// version: every required import must be exported; the optional ones (<see cref="OptionalExportAttribute"/>)
+    /// are listed with whether this version has them, and <see cref="OpenSslLibrary.HasExport"/> must agree.
+    /// </summary>
     [Test]
-    public void Every_import_is_exported_by_the_loaded_libssl_or_libcrypto()
+    public void Every_required_import_is_exported_by_the_loaded_OpenSSL_and_the_optional_ones_are_listed()
     {
         IReadOnlyList<Import> imports = DeclaredImports();
         Assert.That(imports, Is.Not.Empty, "no [LibraryImport] found: the reflection no longer sees the declarations");
 
         var missing = new List<Import>();
+        var optional = new List<string>();
         WithLoadedLibraries((ssl, crypto) =>
         {
             foreach (Import import in imports)
@@ -36,17 +42,23 @@ public sealed class ExportsTests
                     Libraries.Crypto => crypto,
                     _ => 0,
                 };
-                if (library == 0 || !NativeLibrary.TryGetExport(library, import.EntryPoint, out _))
+                bool exported = library != 0 && NativeLibrary.TryGetExport(library, import.EntryPoint, out _);
+                Assert.That(OpenSslLibrary.HasExport(import.Library, import.EntryPoint), Is.EqualTo(exported), import.ToString());
+                if (import.OptionalAvailability is not null)
+                {
+                    optional.Add($"{import.EntryPoint} ({import.OptionalAvailability}): {(exported ? "exported" : "absent")}");
+                }
+                else if (!exported)
                 {
                     missing.Add(import);
                 }
             }
         });
 
-        TestContext.Out.WriteLine($"{imports.Count} imports checked against {OpenSslLibrary.LibSslName} and {OpenSslLibrary.LibCryptoName} " +
-            $"({LibCrypto.OpenSSL_version(LibCrypto.OPENSSL_VERSION)})");
+        TestContext.Out.WriteLine($"{OpenSslLibrary.Info}: {imports.Count} imports checked, {imports.Count - optional.Count} required; " +
+            $"optional for this version: {(optional.Count == 0 ? "none" : string.Join("; ", optional))}");
         Assert.That(missing, Is.Empty, () =>
-            $"{missing.Count} import(s) not exported by the loaded OpenSSL:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", missing));
+            $"{missing.Count} required import(s) not exported by {OpenSslLibrary.Info.VersionText}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", missing));
     }
 
     [Test]
@@ -81,7 +93,8 @@ public sealed class ExportsTests
             .SelectMany(type => type.GetMethods(all))
             .Select(method => (method, attribute: method.GetCustomAttribute<LibraryImportAttribute>()))
             .Where(m => m.attribute is not null)
-            .Select(m => new Import($"{m.method.DeclaringType!.Name}.{m.method.Name}", m.attribute!.LibraryName, m.attribute.EntryPoint ?? m.method.Name))
+            .Select(m => new Import($"{m.method.DeclaringType!.Name}.{m.method.Name}", m.attribute!.LibraryName, m.attribute.EntryPoint ?? m.method.Name,
+                m.method.GetCustomAttribute<OptionalExportAttribute>()?.Availability))
             .ToList();
     }
 

@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Reflection;
-using System.Runtime.Loader;
 using NUnit.Framework;
 using OpenSsl.Interop;
 using OpenSslDtls.Tests.Support;
@@ -159,8 +157,7 @@ public sealed class FailureTests
     {
         const string directory = "/nonexistent/dir";
 
-        PlatformNotSupportedException failure = LoadInFreshCopyOfInterop(library =>
-            library.GetMethod(nameof(OpenSslLibrary.SetLibraryDirectory))!.Invoke(null, [directory]));
+        PlatformNotSupportedException failure = LoadInFreshCopyOfInterop(FreshInterop.Directory(directory));
 
         Assert.That(failure.Message, Does.Contain(directory)
             .And.Contain(Path.Combine(directory, ExpectedLibSslFileName))
@@ -197,32 +194,8 @@ public sealed class FailureTests
             Throws.InvalidOperationException.With.Message.Contains("already loaded").And.Message.Contains(OpenSslLibrary.LibSslName));
     }
 
-    private static string ExpectedLibSslFileName =>
-        OperatingSystem.IsWindows() ? "libssl-3" : OperatingSystem.IsMacOS() ? "libssl.3.dylib" : "libssl.so.3";
+    // The newest major is probed first (OpenSslLibrary's remarks), so it is the first name in the message.
+    private static string ExpectedLibSslFileName => OpenSslLibrary.CandidateFileNames[0].LibSsl;
 
-    /// <summary>
-    /// The resolver of this process's OpenSsl.Interop is locked since its first native call, so the failure
-    /// path runs in a fresh copy of the assembly, in a collectible load context of its own, through reflection.
-    /// </summary>
-    private static PlatformNotSupportedException LoadInFreshCopyOfInterop(Action<Type>? setUp)
-    {
-        var context = new AssemblyLoadContext($"{nameof(FailureTests)}-fresh-interop", isCollectible: true);
-        try
-        {
-            Assembly fresh = context.LoadFromAssemblyPath(typeof(OpenSslLibrary).Assembly.Location);
-            Assert.That(fresh, Is.Not.SameAs(typeof(OpenSslLibrary).Assembly), "a second copy of OpenSsl.Interop");
-            Type library = fresh.GetType(typeof(OpenSslLibrary).FullName!, throwOnError: true)!;
-            setUp?.Invoke(library);
-
-            TargetInvocationException? thrown = Assert.Throws<TargetInvocationException>(
-                () => library.GetMethod(nameof(OpenSslLibrary.EnsureLoaded))!.Invoke(null, null));
-
-            Assert.That(thrown!.InnerException, Is.TypeOf<PlatformNotSupportedException>());
-            return (PlatformNotSupportedException)thrown.InnerException!;
-        }
-        finally
-        {
-            context.Unload();
-        }
-    }
+    private static PlatformNotSupportedException LoadInFreshCopyOfInterop(Action<Type>? setUp) => FreshInterop.LoadExpectingFailure(setUp);
 }

@@ -26,7 +26,11 @@ public sealed class BouncyCastleInteropTests : DtlsFixture
             // Zero-length records before it are skipped, never read as the end of the stream (0).
             int n = await session.ReceiveAsync(buffer, cancellationToken);
             Assert.That(n, Is.EqualTo(700));
-            Assert.That(session.IgnoredRecords, Is.EqualTo(emptyRecordsFirst), "every empty record arrived and was skipped");
+            // OpenSSL 3.0 hands each empty record to SSL_read_ex (read 0), where the session counts it; 3.5, 3.6
+            // and 4.0 skip them inside libssl (3.2's new record layer; 3.1-3.4 not run here), so nothing is
+            // counted there (docs/openssl-versions.md). Either way none reads as the end of the stream.
+            int expectedIgnored = OpenSsl.Interop.OpenSslLibrary.Info.IsAtLeast(3, 2) ? 0 : emptyRecordsFirst;
+            Assert.That(session.IgnoredRecords, Is.EqualTo(expectedIgnored), "empty records counted where OpenSSL reports them");
             await session.SendAsync(buffer.AsMemory(0, n), cancellationToken);
             Assert.That(session.ProtocolVersion, Is.EqualTo("DTLSv1.2"));
         }, cancellationToken);
