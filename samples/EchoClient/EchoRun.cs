@@ -98,9 +98,12 @@ internal static class EchoRun
         {
             return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {Show(endpoint)} failed: {Describe(e)}");
         }
-        catch (TimeoutException)
+        catch (TimeoutException e)
         {
-            return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {Show(endpoint)} timed out after {Seconds(settings.Timeout)} s (is a DTLS server listening there?)");
+            // The library's message lists the possible causes (no server, ICMP errors seen, a server that
+            // refuses silently: unknown PSK identity or key, no common cipher or version; a path that drops
+            // datagrams of this size).
+            return SampleArguments.Fail(SampleArguments.Failure, $"handshake with {Show(endpoint)} timed out after {Seconds(settings.Timeout)} s: {e.Message}");
         }
         catch (SocketException e) when (endpoint is DnsEndPoint && e.SocketErrorCode is SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData)
         {

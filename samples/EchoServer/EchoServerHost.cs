@@ -129,7 +129,7 @@ internal static class EchoServerHost
         await Task.Yield(); // run the loop off the accept loop
         EndPoint? peer = session.RemoteEndPoint;
         long datagrams = 0;
-        string reason = "close_notify";
+        string reason = "the peer sent close_notify";
         EchoLog.SessionOpened(log, peer, session.ProtocolVersion, session.CipherSuite, session.NegotiatedApplicationProtocol ?? "-",
             session.PskIdentity is { } identity ? $" psk_identity {SampleArguments.FormatIdentity(identity.Span)}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
         if (session.SrtpProfile is not null)
@@ -174,13 +174,14 @@ internal static class EchoServerHost
         }
         catch (ObjectDisposedException)
         {
-            reason = "closed by the listener";
+            reason = "closed by the listener (replaced by the peer's new handshake, or the listener stopped)";
+        }
+        catch (TimeoutException e)
+        {
+            // The listener reaps a session that received nothing for IdleTimeout; it says so in the message.
+            reason = $"idle timeout: {e.Message}";
         }
         catch (DtlsException e)
-        {
-            reason = e.Message;
-        }
-        catch (SocketException e)
         {
             reason = e.Message;
         }

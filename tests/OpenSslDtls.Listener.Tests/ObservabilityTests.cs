@@ -74,11 +74,58 @@ public class ObservabilityTests
         Assert.That(logger.EventIds, Does.Contain(2), "stopped");
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Refused_handshakes_are_logged_one_line_each_at_most_ten_a_second(CancellationToken ct)
+    {
+        byte[] key = Convert.FromHexString("00112233445566778899aabbccddeeff");
+        var logger = new CapturingLogger();
+        DtlsListenerOptions options = Options(server: new DtlsServerOptions { PskKeyLookup = request => request.IdentityText == "device" ? key : null });
+        await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
+        {
+            LocalEndPoint = options.LocalEndPoint,
+            ServerOptions = options.ServerOptions,
+            Logger = logger,
+        });
+
+        // A flood of handshakes the server refuses (an unknown PSK identity: it answers with an alert).
+        using var stranger = new DtlsContext(new DtlsClientOptions { PskIdentityText = "stranger", PskKey = key, HandshakeTimeout = TimeSpan.FromSeconds(5) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int attempts = 0;
+        while (attempts < 200 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            attempts++;
+            Assert.That(async () => await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, stranger, ct)).DisposeAsync(), Throws.InstanceOf<DtlsException>());
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        int linesDuringFlood = logger.Messages(14).Length;
+
+        // One more refusal once the second has passed: its line reports how many were held back.
+        await Task.Delay(TimeSpan.FromSeconds(1.1), ct); // the limiter's window is one second of wall time
+        attempts++;
+        Assert.That(async () => await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, stranger, ct)).DisposeAsync(), Throws.InstanceOf<DtlsException>());
+        Assert.That(await WaitUntilAsync(() => listener.Statistics.HandshakesFailed == attempts, TimeSpan.FromSeconds(5), ct), Is.True, "every refusal is counted");
+        Assert.That(await WaitUntilAsync(() => logger.Messages(14).Length == linesDuringFlood + 1, TimeSpan.FromSeconds(5), ct), Is.True, "the refusal after the flood is logged");
+        string[] lines = logger.Messages(14);
+        long heldBack = lines.Sum(l => long.Parse(System.Text.RegularExpressions.Regex.Match(l, @"\((\d+) similar lines").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        TestContext.Out.WriteLine($"{attempts - 1} refused handshakes in {seconds:0.0} s gave {linesDuringFlood} log lines; then: {lines[^1]}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines[0], Does.Contain("unknown PSK identity").And.Contain("psk identity not found"), "the line says why: the alert and OpenSSL's reason");
+            Assert.That(linesDuringFlood, Is.LessThanOrEqualTo(10 * ((int)seconds + 2)), "at most ten lines a second");
+            Assert.That(lines.Length + heldBack, Is.EqualTo(attempts), "every refusal is either a line or counted in a later line");
+        });
+    }
+
     private sealed class CapturingLogger : ILogger
     {
         private readonly ConcurrentQueue<int> _events = new();
+        private readonly ConcurrentQueue<(int Id, string Message)> _messages = new();
 
         public IReadOnlyCollection<int> EventIds => [.. _events];
+
+        public string[] Messages(int eventId) => [.. _messages.Where(m => m.Id == eventId).Select(m => m.Message)];
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -87,7 +134,7 @@ public class ObservabilityTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            _ = formatter(state, exception);
+            _messages.Enqueue((eventId.Id, formatter(state, exception)));
             _events.Enqueue(eventId.Id);
         }
     }

@@ -116,4 +116,20 @@ public sealed class EchoClientTests : ProcessTestBase
 
     private static int ParsePort(string listeningLine) =>
         int.Parse(listeningLine[(listeningLine.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task A_timeout_against_a_silent_psk_server_names_the_possible_causes()
+    {
+        string openssl = ExternalTool.Require("openssl", "openssl");
+        int port = FreeUdpPort();
+        // s_server with another key: OpenSSL cannot decrypt our Finished and, as DTLS allows, says nothing.
+        PeerProcess server = Start(openssl, "s_server", "-dtls1_2", "-accept", Text(port), "-nocert", "-psk", "00112233445566778899aabbccddeeff", "-psk_identity", "device");
+        await server.WaitUntilAsync(p => p.StandardOutput.Contains("ACCEPT", StringComparison.Ordinal), StartupTimeout, "s_server's ACCEPT");
+
+        PeerProcess client = StartEchoClient("--port", Text(port), "--psk", "device:ffeeddccbbaa99887766554433221100", "--timeout", "3");
+
+        Assert.That(await client.WaitForExitAsync(ExchangeTimeout), Is.EqualTo(1), client.Report());
+        Assert.That(client.StandardError, Does.Contain("timed out").And.Contain("PSK key mismatch").And.Not.Contain("is a DTLS server listening there?"));
+    }
 }

@@ -33,7 +33,7 @@ public sealed class EchoServerTests : ProcessTestBase
         await client.WaitUntilAsync(p => p.StandardOutput.Split('\n').Any(l => l.TrimEnd('\r') == "hello from gnutls-cli"), ExchangeTimeout, "the echo on gnutls-cli's stdout");
         client.CloseInput(); // EOF: gnutls-cli sends close_notify and exits
         Assert.That(await client.WaitForExitAsync(ExchangeTimeout), Is.Zero, client.Report());
-        await server.Process.WaitUntilAsync(p => p.StandardError.Contains("reason close_notify", StringComparison.Ordinal), ExchangeTimeout, "the session's close on close_notify");
+        await server.Process.WaitUntilAsync(p => p.StandardError.Contains("reason the peer sent close_notify", StringComparison.Ordinal), ExchangeTimeout, "the session's close on close_notify");
     }
 
     [Test]
@@ -137,5 +137,32 @@ public sealed class EchoServerTests : ProcessTestBase
         Assert.That(client.StandardOutput, Is.EqualTo("pre-shared\n"));
         Assert.That(client.StandardError, Does.Contain("alpn echo/1").And.Contain("PSK"));
         await server.Process.WaitUntilAsync(p => p.StandardError.Contains("psk_identity sample", StringComparison.Ordinal), ExchangeTimeout, "the PSK identity in the log");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Logs_an_idle_reaped_session_as_an_idle_timeout_not_close_notify()
+    {
+        string openssl = ExternalTool.Require("openssl", "openssl");
+        EchoServerProcess server = await StartEchoServerAsync("--idle-timeout", "1");
+        // s_client connects, says nothing and keeps its stdin open: the session goes idle.
+        PeerProcess client = Start(openssl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{server.PortText}", "-quiet");
+        await server.Process.WaitUntilAsync(p => p.StandardError.Contains("session opened", StringComparison.Ordinal), ExchangeTimeout, "a 'session opened' log line");
+        await server.Process.WaitUntilAsync(p => p.StandardError.Contains("reason idle timeout", StringComparison.Ordinal), ExchangeTimeout, "the session closed for idleness");
+        Assert.That(server.Process.StandardError, Does.Not.Contain("reason the peer sent close_notify"), client.Report());
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Logs_each_refused_handshake_with_its_reason_at_the_default_level()
+    {
+        string openssl = ExternalTool.Require("openssl", "openssl");
+        EchoServerProcess server = await StartEchoServerAsync();
+        // A CBC-only client: no suite in common with the AEAD-only defaults.
+        PeerProcess client = Start(openssl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{server.PortText}", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-quiet");
+        await server.Process.WaitUntilAsync(p => p.StandardError.Contains("refused", StringComparison.Ordinal), ExchangeTimeout, "a 'refused' log line");
+        string line = server.Process.StandardError.Split('\n').First(l => l.Contains("refused", StringComparison.Ordinal));
+        Assert.That(line, Does.Contain("no shared cipher"), client.Report());
+        Assert.That(line, Does.Contain("info:"), "logged at the default (Information) level");
     }
 }

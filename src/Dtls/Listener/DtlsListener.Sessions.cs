@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using OpenSsl.Interop;
 
 namespace OpenSsl.Dtls;
@@ -250,10 +251,25 @@ public sealed partial class DtlsListener
             }
 
             ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, reason, e);
+            if (_logger.IsEnabled(LogLevel.Information) && _refusalLog.TryEnter(out long suppressed))
+            {
+                string text = RefusalText(e);
+                ListenerLog.HandshakeRefused(_logger, peer.RemoteEndPoint, text, suppressed);
+            }
         }
 
         session?.Dispose();
     }
+
+    // One line per refused handshake at the default level, at most 10 a second (a flood of ClientHellos
+    // costs nothing to send); the rest are counted in the next line and in the metrics.
+    private readonly LogRateLimiter _refusalLog = new(10);
+
+    /// <summary>What a refusal log line says: the failure, and OpenSSL's reasons (e.g. "no shared cipher") if any.</summary>
+    private static string RefusalText(Exception e) =>
+        e.InnerException is OpenSslException errors && errors.Errors.Count > 0
+            ? $"{e.Message} [{string.Join("; ", errors.Errors.Select(x => x.Reason ?? x.Text))}]"
+            : e.Message;
 
     /// <summary>
     /// RFC 6347 §4.2.8: a ClientHello with a valid cookie from the address of a live association

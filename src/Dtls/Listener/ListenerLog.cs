@@ -22,6 +22,9 @@ internal static partial class ListenerLog
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "DTLS handshake with {RemoteEndPoint} failed ({Reason})")]
     public static partial void HandshakeFailed(ILogger logger, EndPoint remoteEndPoint, string reason, Exception exception);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "DTLS handshake with {RemoteEndPoint} refused: {Reason} ({Suppressed} similar lines held back since the last one)")]
+    public static partial void HandshakeRefused(ILogger logger, EndPoint remoteEndPoint, string reason, long suppressed);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "DTLS peer {RemoteEndPoint} restarted (a new ClientHello with a valid cookie): its old association is replaced (RFC 6347 4.2.8)")]
     public static partial void PeerRestarted(ILogger logger, EndPoint remoteEndPoint);
 
