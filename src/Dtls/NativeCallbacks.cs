@@ -5,7 +5,7 @@ using static OpenSsl.Interop.LibSsl;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Every function OpenSSL calls back into (DESIGN §4). Each finds its session through the
+/// Every function OpenSSL calls back into (docs/architecture.md, ownership). Each finds its session through the
 /// <c>SSL</c>'s app data, catches everything, stores the exception on the session and returns
 /// failure to OpenSSL; the session rethrows it once the native call has returned.
 /// </summary>

@@ -11,7 +11,7 @@ using static OpenSsl.Interop.LibSsl;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// A DTLS server on one UDP port for any number of peers (DESIGN §3): datagrams are demultiplexed by
+/// A DTLS server on one UDP port for any number of peers (docs/architecture.md, the listener): datagrams are demultiplexed by
 /// the peer's address onto sessions driven by the receive loop, without a thread or a timer per peer.
 /// Unknown peers first pass a stateless cookie exchange, so spoofed ClientHellos create no state and
 /// get no reply larger than themselves. <see cref="AcceptAsync"/> hands out established sessions.
