@@ -16,18 +16,7 @@ internal static class CipherPolicy
             return;
         }
 
-        var refused = new List<string>();
-        nint stack = SSL_CTX_get_ciphers(context);
-        int count = stack == 0 ? 0 : LibCrypto.OPENSSL_sk_num(stack);
-        for (int i = 0; i < count; i++)
-        {
-            nint cipher = LibCrypto.OPENSSL_sk_value(stack, i);
-            if (!IsModern(cipher))
-            {
-                refused.Add(SSL_CIPHER_get_name(cipher) ?? "?");
-            }
-        }
-
+        List<string> refused = [.. SSL_CTX_get_ciphers_info(context).Where(c => !IsModern(c)).Select(c => c.Name)];
         if (refused.Count > 0)
         {
             throw SettingErrors.Invalid(
@@ -39,7 +28,6 @@ internal static class CipherPolicy
     }
 
     /// <summary>AEAD (GCM, CCM, CCM_8, ChaCha20-Poly1305) with a key exchange that is ECDHE, PSK or ECDHE-PSK (or a 1.3 suite).</summary>
-    private static bool IsModern(nint cipher) =>
-        SSL_CIPHER_is_aead(cipher) == 1 &&
-        SSL_CIPHER_get_kx_nid(cipher) is NID_kx_ecdhe or NID_kx_psk or NID_kx_ecdhe_psk or NID_kx_any;
+    private static bool IsModern(SslCipherInfo cipher) =>
+        cipher.IsAead && cipher.KeyExchangeNid is NID_kx_ecdhe or NID_kx_psk or NID_kx_ecdhe_psk or NID_kx_any;
 }

@@ -34,4 +34,29 @@ public static partial class LibSsl
     /// <summary><c>int SSL_CIPHER_get_kx_nid(const SSL_CIPHER *c)</c>: one of the <c>NID_kx_*</c> values.</summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial int SSL_CIPHER_get_kx_nid(nint cipher);
+
+    /// <summary>
+    /// Walks <see cref="SSL_CTX_get_ciphers"/> and reads each suite with <see cref="SSL_CIPHER_get_name"/>,
+    /// <see cref="SSL_CIPHER_is_aead"/> and <see cref="SSL_CIPHER_get_kx_nid"/>: the suites the context
+    /// enabled, in its order, without native pointers for the caller to hold.
+    /// </summary>
+    public static SslCipherInfo[] SSL_CTX_get_ciphers_info(SafeSslContextHandle ctx)
+    {
+        nint stack = SSL_CTX_get_ciphers(ctx);
+        int count = stack == 0 ? 0 : LibCrypto.OPENSSL_sk_num(stack);
+        var ciphers = new SslCipherInfo[count];
+        for (int i = 0; i < count; i++)
+        {
+            nint cipher = LibCrypto.OPENSSL_sk_value(stack, i);
+            ciphers[i] = new SslCipherInfo(SSL_CIPHER_get_name(cipher) ?? "?", SSL_CIPHER_is_aead(cipher) == 1, SSL_CIPHER_get_kx_nid(cipher));
+        }
+
+        return ciphers;
+    }
 }
+
+/// <summary>One enabled cipher suite: OpenSSL's name, whether it is AEAD, and its key exchange (a <c>NID_kx_*</c> value).</summary>
+/// <param name="Name">OpenSSL's name ("ECDHE-ECDSA-AES128-GCM-SHA256").</param>
+/// <param name="IsAead"><c>SSL_CIPHER_is_aead</c>: true for GCM, CCM, CCM_8 and ChaCha20-Poly1305.</param>
+/// <param name="KeyExchangeNid"><c>SSL_CIPHER_get_kx_nid</c>.</param>
+public readonly record struct SslCipherInfo(string Name, bool IsAead, int KeyExchangeNid);
