@@ -148,10 +148,12 @@ run_in_rootfs() {
     $sudo timeout --kill-after=30s "$TEST_TIMEOUT" unshare --mount --pid --fork --propagation private bash -c '
         set -e
         root=$1 repo=$2 out=$3 dotnet=$4 libdir=$5 expected=$6 filter=$7; shift 7
-        mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/usr/share/dotnet" "$root$repo" "$root/results"
+        mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/usr/share/dotnet" "$root/results"
         mount -t proc proc "$root/proc"
         mount --rbind /dev "$root/dev"
         mount -t tmpfs tmpfs "$root/tmp"
+        # After the tmpfs: a clone under /tmp (CI clones anywhere) needs its mount point on top of it.
+        mkdir -p "$root$repo"
         mount --bind -o ro "$dotnet" "$root/usr/share/dotnet"
         mount --bind "$repo" "$root$repo"
         mount --bind "$out" "$root/results"
