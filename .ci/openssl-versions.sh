@@ -48,8 +48,8 @@ suite_sources() {
 }
 suite_packages() {
     case $1 in
-    experimental) echo "openssl/experimental libssl4/experimental libssl3t64 libstdc++6" ;;
-    *) echo "openssl libssl3t64 libstdc++6" ;;
+    experimental) echo "openssl/experimental libssl4/experimental libssl3t64 libstdc++6 gnutls-bin" ;;
+    *) echo "openssl libssl3t64 libstdc++6 gnutls-bin" ;;
     esac
 }
 suite_libssl() { [[ $1 == experimental ]] && echo libssl4 || echo libssl3t64; }
@@ -58,6 +58,7 @@ suite_major() { [[ $1 == experimental ]] && echo 4 || echo 3; }
 APT_OPTS=(-o 'Acquire::Check-Valid-Until=false' -o 'Acquire::Languages=none')
 
 log() { echo "openssl-versions: $*" >&2; }
+ROOTFS_LAYOUT=l2 # l2: gnutls-bin (the peers' other CLI) and /etc/hosts
 
 # The version of the libssl package the registry offers for a suite now, from a private apt state.
 registry_version() {
@@ -86,6 +87,8 @@ build_rootfs() {
         $sudo rm -rf "$tmp"
         return 1
     fi
+    # localhost must resolve inside (DnsEndPoint tests); mmdebstrap leaves /etc/hosts empty.
+    printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' | $sudo tee "$tmp/etc/hosts" >/dev/null
     $sudo mv "$tmp" "$target"
 }
 
@@ -95,7 +98,8 @@ ensure_rootfs() {
     local suite=$1 version target existing
     $sudo mkdir -p "$CACHE"
     if version=$(registry_version "$suite") && [[ -n $version ]]; then
-        target="$CACHE/rootfs-$suite-$version"
+        # ROOTFS_LAYOUT changes whenever suite_packages or build_rootfs does, so old caches are rebuilt.
+        target="$CACHE/rootfs-$suite-$version-$ROOTFS_LAYOUT"
     else
         # Registry unreachable: the newest cached one still tests something real, and says which.
         existing=$(ls -d "$CACHE/rootfs-$suite-"* 2>/dev/null | grep -v '\.building\.' | sort -V | tail -n 1 || true)

@@ -27,6 +27,27 @@ internal static class CipherPolicy
         }
     }
 
+    /// <summary>
+    /// OpenSSL 3.2 and newer rate the CCM_8 suites (64-bit tags) at 64 bits of security, below security
+    /// level 1, so at the default level (Debian's is 2) they are never negotiated and CoAP's mandatory
+    /// TLS_PSK_WITH_AES_128_CCM_8 (RFC 7252 §9.1.3.1) fails with "no shared cipher". When every suite the
+    /// context enabled is a pre-shared-key suite and one is CCM_8, the level is lowered to 0: its other
+    /// checks (certificate and DH key sizes, signature digests) have nothing to check without
+    /// certificates, and the suites and groups are already limited to AEAD and X25519/P-256/P-384. With
+    /// certificate suites enabled the level stays, and CCM_8 is not negotiated on those versions
+    /// (docs/openssl-versions.md).
+    /// </summary>
+    public static void AllowCcm8WithoutCertificates(SafeSslContextHandle context)
+    {
+        SslCipherInfo[] ciphers = SSL_CTX_get_ciphers_info(context);
+        if (ciphers.Length > 0
+            && ciphers.All(c => c.KeyExchangeNid is NID_kx_psk or NID_kx_ecdhe_psk)
+            && ciphers.Any(c => c.Name.Contains("CCM8", StringComparison.Ordinal)))
+        {
+            SSL_CTX_set_security_level(context, 0);
+        }
+    }
+
     /// <summary>AEAD (GCM, CCM, CCM_8, ChaCha20-Poly1305) with a key exchange that is ECDHE, PSK or ECDHE-PSK (or a 1.3 suite).</summary>
     private static bool IsModern(SslCipherInfo cipher) =>
         cipher.IsAead && cipher.KeyExchangeNid is NID_kx_ecdhe or NID_kx_psk or NID_kx_ecdhe_psk or NID_kx_any;

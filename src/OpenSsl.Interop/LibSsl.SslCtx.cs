@@ -41,6 +41,14 @@ public static unsafe partial class LibSsl
     public static int SSL_CTX_set_max_proto_version(SafeSslContextHandle ctx, int version) =>
         (int)SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, version, 0);
 
+    /// <summary><c>void SSL_CTX_set_security_level(SSL_CTX *ctx, int level)</c> (SSL_CTX_set_security_level(3)).</summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial void SSL_CTX_set_security_level(SafeSslContextHandle ctx, int level);
+
+    /// <summary><c>int SSL_CTX_get_security_level(const SSL_CTX *ctx)</c></summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial int SSL_CTX_get_security_level(SafeSslContextHandle ctx);
+
     /// <summary><c>SSL_CTX_set_mode(ctx, m)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, m, NULL)</c></summary>
     public static long SSL_CTX_set_mode(SafeSslContextHandle ctx, long mode) => SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, (nint)mode, 0);
 

@@ -110,7 +110,9 @@ internal static class Traffic
         // Everything the relay let through intact reaches the server; every echo it sent passes the relay.
         Assert.That(await relay.Progress.WaitUntilAsync(() => serverGot.Count >= flow.ToServer.Snapshot().Intact && problems.IsEmpty, wait, cancellationToken), Is.True,
             $"{context}: the server received {serverGot.Count}, problems: {string.Join("; ", problems)}; {flow}");
-        Assert.That(await relay.Progress.WaitUntilAsync(() => flow.ToClient.Snapshot().ApplicationSeen >= Volatile.Read(ref echoed), wait, cancellationToken), Is.True,
+        // The server echoes what it received after recording it: wait for the last echo to be sent
+        // (not only received) before counting what the relay let through to the client.
+        Assert.That(await relay.Progress.WaitUntilAsync(() => Volatile.Read(ref echoed) >= serverGot.Count && flow.ToClient.Snapshot().ApplicationSeen >= Volatile.Read(ref echoed), wait, cancellationToken), Is.True,
             $"{context}: the relay saw the server's echoes; {flow}");
         Assert.That(await relay.Progress.WaitUntilAsync(() => clientGot.Count >= flow.ToClient.Snapshot().Intact && problems.IsEmpty, wait, cancellationToken), Is.True,
             $"{context}: the client received {clientGot.Count} echoes, problems: {string.Join("; ", problems)}; {flow}");
