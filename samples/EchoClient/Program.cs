@@ -25,7 +25,7 @@ Option<bool> noEcho = new("--no-echo") { Description = "Send the payload without
 Option<int> count = new Option<int>("--count") { HelpName = "N", Description = "How many times to send the payload.", DefaultValueFactory = _ => 1 }.InRange(1, 1_000_000);
 Option<int> timeout = new Option<int>("--timeout") { HelpName = "SECONDS", Description = "Seconds allowed for the handshake and for each echo.", DefaultValueFactory = _ => 10 }.InRange(1, 3600);
 Option<string?> alpn = new("--alpn") { HelpName = "P", Description = "ALPN protocol(s) to offer, comma-separated." };
-Option<int> mtu = new Option<int>("--mtu") { HelpName = "N", Description = "Path MTU in bytes (IP and UDP headers included).", DefaultValueFactory = _ => 1200 }.InRange(256, 65507);
+Option<int> mtu = new Option<int>("--mtu") { HelpName = "N", Description = "Path MTU in bytes (IP and UDP headers included).", DefaultValueFactory = _ => 1200 }.InRange(256, 65535);
 
 RootCommand root = new("DTLS echo client over OpenSSL (OpenSsl.Dtls sample).")
 {

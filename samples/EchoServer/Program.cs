@@ -18,7 +18,7 @@ Option<bool> legacyCiphers = new("--allow-legacy-ciphers") { Description = "Let 
 Option<string?> srtp = new("--srtp") { HelpName = "PROFILES", Description = "DTLS-SRTP profiles, P1:P2 (OpenSSL names); prints 'srtp PROFILE CLIENT_KEY CLIENT_SALT SERVER_KEY SERVER_SALT' per session." };
 Option<string?> keylog = new("--keylog") { HelpName = "FILE", Description = "Append the session secrets to FILE (NSS key log format, for Wireshark/tshark)." };
 Option<bool> noTickets = new("--no-tickets") { Description = "Issue no session tickets (resumption by session ID only)." };
-Option<int> mtu = new Option<int>("--mtu") { HelpName = "N", Description = "Path MTU in bytes (IP and UDP headers included).", DefaultValueFactory = _ => 1200 }.InRange(256, 65507);
+Option<int> mtu = new Option<int>("--mtu") { HelpName = "N", Description = "Path MTU in bytes (IP and UDP headers included).", DefaultValueFactory = _ => 1200 }.InRange(256, 65535);
 Option<string?> alpn = new("--alpn") { HelpName = "P1,P2", Description = "ALPN protocols in order of preference, comma-separated." };
 Option<int> maxSessions = new Option<int>("--max-sessions") { HelpName = "N", Description = "Largest number of concurrent sessions (0: the listener's default)." }.InRange(0, 1_000_000);
 Option<int> idleTimeout = new Option<int>("--idle-timeout") { HelpName = "SECONDS", Description = "Seconds without a datagram before a session is closed (0: the listener's default)." }.InRange(0, 86_400);

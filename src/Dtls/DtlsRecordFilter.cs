@@ -99,6 +99,11 @@ internal static class DtlsRecordFilter
                 return RecordVerdict.Malformed;
             }
 
+            if (!encrypted && !IsValidPlaintext(type, datagram.Slice(HeaderLength, length)))
+            {
+                return RecordVerdict.Malformed;
+            }
+
             if (IsPlaintextWarning(datagram, encrypted, length))
             {
                 verdict = RecordVerdict.HasPlaintextWarnings;
@@ -144,6 +149,48 @@ internal static class DtlsRecordFilter
 
         return written;
     }
+
+    /// <summary>
+    /// A plaintext (epoch 0) record that could be valid: application data never is (it is always
+    /// encrypted); a ChangeCipherSpec is the single byte 1 (RFC 5246 §7.1); an alert is two bytes; a
+    /// handshake record holds whole DTLS handshake headers (RFC 6347 §4.2.2) whose fragments lie
+    /// within their messages. OpenSSL answers the others with a fatal alert (unexpected_message,
+    /// illegal_parameter) that ends the handshake, although anyone on the path can send them.
+    /// </summary>
+    private static bool IsValidPlaintext(byte type, ReadOnlySpan<byte> body)
+    {
+        switch (type)
+        {
+            case 23:
+                return false;
+            case 20:
+                return body.Length == 1 && body[0] == 1;
+            case 21:
+                return body.Length == 2;
+            default:
+                while (!body.IsEmpty)
+                {
+                    if (body.Length < HandshakeHeaderLength)
+                    {
+                        return false;
+                    }
+
+                    int messageLength = (body[1] << 16) | (body[2] << 8) | body[3];
+                    int fragmentOffset = (body[6] << 16) | (body[7] << 8) | body[8];
+                    int fragmentLength = (body[9] << 16) | (body[10] << 8) | body[11];
+                    if (fragmentOffset + fragmentLength > messageLength || HandshakeHeaderLength + fragmentLength > body.Length)
+                    {
+                        return false;
+                    }
+
+                    body = body.Slice(HandshakeHeaderLength + fragmentLength);
+                }
+
+                return true;
+        }
+    }
+
+    private const int HandshakeHeaderLength = 12;
 
     // An alert record in epoch 0 of level warning (1), except close_notify (0), which ends the association.
     private static bool IsPlaintextWarning(ReadOnlySpan<byte> record, bool encrypted, int length) =>

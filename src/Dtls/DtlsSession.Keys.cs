@@ -54,14 +54,16 @@ public sealed partial class DtlsSession
 
     /// <summary>
     /// Exports keying material with a context value (RFC 5705 §4). An empty context is a different
-    /// input from no context: use <see cref="ExportKeyingMaterial(string, int)"/> for no context.
+    /// input from no context: use <see cref="ExportKeyingMaterial(string, int)"/> for no context. A name
+    /// of its own, not an overload, so that <c>ExportKeyingMaterial(label, default, length)</c> cannot
+    /// silently mean "empty context" where "no context" (what DTLS-SRTP and the peers' tools use) was meant.
     /// </summary>
     /// <param name="label">The exporter label, ASCII.</param>
     /// <param name="context">The context value, 0 to 65535 bytes (may be empty).</param>
     /// <param name="length">Bytes to export, at least 1.</param>
     /// <exception cref="InvalidOperationException">The handshake has not completed.</exception>
     /// <exception cref="ArgumentException">The label is empty or not ASCII, the context is over 65535 bytes, or the length is not positive.</exception>
-    public byte[] ExportKeyingMaterial(string label, ReadOnlySpan<byte> context, int length)
+    public byte[] ExportKeyingMaterialWithContext(string label, ReadOnlySpan<byte> context, int length)
     {
         if (context.Length > ushort.MaxValue)
         {

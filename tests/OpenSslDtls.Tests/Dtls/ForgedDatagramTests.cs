@@ -28,6 +28,18 @@ public sealed class ForgedDatagramTests : DtlsFixture
         return record;
     }
 
+    /// <summary>A record in epoch 0 (plaintext) of <paramref name="type"/> holding <paramref name="body"/>.</summary>
+    internal static byte[] PlaintextRecord(byte type, byte[] body)
+    {
+        byte[] record = new byte[13 + body.Length];
+        record[0] = type;
+        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(1), 0xFEFD);
+        BinaryPrimitives.WriteUInt64BigEndian(record.AsSpan(3), 200);
+        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(11), (ushort)body.Length);
+        body.CopyTo(record.AsSpan(13));
+        return record;
+    }
+
     /// <summary>The kinds of forged datagram: (name, bytes). Epoch-1 records are the ones OpenSSL 3.0 fails on (openssl issues 25290, 25389).</summary>
     internal static IEnumerable<(string Name, byte[] Bytes)> Forgeries(int seed)
     {
@@ -48,6 +60,17 @@ public sealed class ForgedDatagramTests : DtlsFixture
         byte[] garbage = new byte[200];
         random.NextBytes(garbage);
         yield return ("random bytes", garbage);
+        yield return ("epoch-0 application data", PlaintextRecord(23, [1, 2, 3, 4, 5, 6, 7, 8]));
+        yield return ("epoch-0 ChangeCipherSpec that is not the byte 1", PlaintextRecord(20, [1, 1]));
+        byte[] handshakeGarbage = new byte[30];
+        random.NextBytes(handshakeGarbage);
+        handshakeGarbage[1] = 0; // a message length below its fragment's end: no handshake header says that
+        handshakeGarbage[2] = 0;
+        handshakeGarbage[3] = 1;
+        handshakeGarbage[9] = 0;
+        handshakeGarbage[10] = 0;
+        handshakeGarbage[11] = 18;
+        yield return ("epoch-0 handshake record with a broken header", PlaintextRecord(22, handshakeGarbage));
         byte[] badMac = new byte[13 + 40];
         random.NextBytes(badMac);
         badMac[0] = 23;

@@ -153,7 +153,7 @@ public sealed class EchoListener : IAsyncDisposable
                 session.PskIdentity?.ToArray(),
                 session.SrtpProfile is null ? null : session.GetSrtpKeys(),
                 session.ExportKeyingMaterial(ExportLabel, ExportLength),
-                session.ExportKeyingMaterial(ExportLabel, [], ExportLength),
+                session.ExportKeyingMaterialWithContext(ExportLabel, [], ExportLength),
                 session.IsResumed));
             _ = EchoAsync(session);
         }
