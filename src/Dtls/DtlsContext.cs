@@ -158,6 +158,13 @@ public sealed class DtlsContext : IDisposable
         {
             Check(SSL_CTX_use_certificate_chain_file(_handle, o.CertificateChainFile), nameof(o.CertificateChainFile),
                 $"cannot read a PEM certificate chain from '{o.CertificateChainFile}'");
+            if (PemFiles.IsEncryptedPrivateKey(o.PrivateKeyFile!))
+            {
+                throw SettingErrors.Invalid(nameof(o.PrivateKeyFile),
+                    $"{nameof(o.PrivateKeyFile)}: '{o.PrivateKeyFile}' is encrypted, and this library never prompts for a passphrase. " +
+                    $"Decrypt it (openssl pkey -in KEY -out KEY.plain), or load it yourself (X509Certificate2.CreateFromEncryptedPemFile) and pass {nameof(o.Certificate)}.");
+            }
+
             int type = PemFiles.ContainsPem(o.PrivateKeyFile!) ? SSL_FILETYPE_PEM : SSL_FILETYPE_ASN1;
             if (SSL_CTX_use_PrivateKey_file(_handle, o.PrivateKeyFile!, type) != 1)
             {

@@ -17,4 +17,16 @@ internal static class PemFiles
         string text = Encoding.Latin1.GetString(File.ReadAllBytes(path));
         return PemEncoding.TryFind(text, out _);
     }
+
+    /// <summary>
+    /// True if the file holds an encrypted PEM private key: PKCS#8 <c>ENCRYPTED PRIVATE KEY</c> or a
+    /// traditional key with <c>Proc-Type: 4,ENCRYPTED</c>. OpenSSL would ask for its passphrase on the
+    /// terminal (its default PEM password callback), which blocks a server forever.
+    /// </summary>
+    public static bool IsEncryptedPrivateKey(string path)
+    {
+        string text = Encoding.Latin1.GetString(File.ReadAllBytes(path));
+        return text.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
+            || text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
+    }
 }

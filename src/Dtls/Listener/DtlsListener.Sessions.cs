@@ -251,7 +251,8 @@ public sealed partial class DtlsListener
             }
 
             ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, reason, e);
-            if (_logger.IsEnabled(LogLevel.Information) && _refusalLog.TryEnter(out long suppressed))
+            // A refusal is the peer's doing; a handshake ended by the listener stopping is not.
+            if (e is not (ObjectDisposedException or OperationCanceledException) && _logger.IsEnabled(LogLevel.Information) && _refusalLog.TryEnter(out long suppressed))
             {
                 string text = RefusalText(e);
                 ListenerLog.HandshakeRefused(_logger, peer.RemoteEndPoint, text, suppressed);

@@ -366,4 +366,29 @@ public sealed class ContextValidationTests : DtlsFixture
         AssertNamesSetting(() => new DtlsContext(options).Dispose(), setting, "PSK suites", nameof(DtlsOptions.CipherList));
         Assert.That(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "a", PskKey = Key, PinnedCertificateSha256 = [new string('A', 64)], CipherList = "PSK-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256" }).Dispose(), Throws.Nothing);
     }
+
+    [TestCase("pkcs8")]
+    [TestCase("traditional")]
+    [CancelAfter(30_000)]
+    public async Task An_encrypted_key_file_is_refused_at_creation_instead_of_prompting_for_a_passphrase(string form)
+    {
+        // Written by the openssl CLI, as a user's key would be: PKCS#8 ENCRYPTED PRIVATE KEY, or the
+        // traditional form with a Proc-Type: 4,ENCRYPTED header.
+        using OpenSslDtls.Tests.Support.TempDirectory files = OpenSslDtls.Tests.Support.TempDirectory.Create("encrypted-key");
+        (string certificate, string plainKey) = DtlsTestCertificates.WritePem(DtlsTestCertificates.RsaSelfSigned);
+        string encrypted = files.File("encrypted.key");
+        string[] arguments = form == "pkcs8"
+            ? ["pkey", "-in", plainKey, "-aes256", "-passout", "pass:secret", "-out", encrypted]
+            : ["rsa", "-in", plainKey, "-aes256", "-passout", "pass:secret", "-traditional", "-out", encrypted];
+        using (var openssl = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("openssl", arguments) { RedirectStandardInput = true, RedirectStandardError = true }) ?? throw new InvalidOperationException("openssl did not start"))
+        {
+            openssl.StandardInput.Close();
+            await openssl.WaitForExitAsync();
+            Assert.That(openssl.ExitCode, Is.Zero, await openssl.StandardError.ReadToEndAsync());
+        }
+
+        Assert.That(File.ReadAllText(encrypted), form == "pkcs8" ? Does.Contain("ENCRYPTED PRIVATE KEY") : Does.Contain("Proc-Type: 4,ENCRYPTED"));
+        Assert.That(() => new DtlsContext(new DtlsServerOptions { CertificateChainFile = certificate, PrivateKeyFile = encrypted }),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("PrivateKeyFile").And.Message.Contains("encrypted").And.Message.Contains("passphrase"));
+    }
 }
