@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 using OpenSsl.Dtls;
 
 namespace OpenSslDtls.Samples.CoapServer;
@@ -41,10 +42,25 @@ internal static class CoapServerHost
             return SampleArguments.Fail(SampleArguments.Usage, $"invalid --host '{settings.Host}' (expected an IP address)");
         }
 
+        // The listener's events on stderr at Information: it started, and one line per refused handshake
+        // (unknown identity, wrong key, no shared cipher), at most ten a second.
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(LogLevel.Information)
+            .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddSimpleConsole(format =>
+            {
+                format.SingleLine = true;
+                format.TimestampFormat = "HH:mm:ss.fff ";
+            }));
         DtlsListener listener;
         try
         {
-            listener = DtlsListener.Listen(new DtlsListenerOptions { LocalEndPoint = new IPEndPoint(address, settings.Port), ServerOptions = serverOptions });
+            listener = DtlsListener.Listen(new DtlsListenerOptions
+            {
+                LocalEndPoint = new IPEndPoint(address, settings.Port),
+                ServerOptions = serverOptions,
+                Logger = loggers.CreateLogger("OpenSsl.Dtls.DtlsListener"),
+            });
         }
         catch (ArgumentException e)
         {

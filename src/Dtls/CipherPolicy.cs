@@ -28,6 +28,35 @@ internal static class CipherPolicy
     }
 
     /// <summary>
+    /// The suites enabled must be ones the configured credentials can run, or every handshake would fail
+    /// with "no shared cipher": a pre-shared-key setup needs a PSK suite; a server with a certificate and
+    /// no PSK, or a client without PSK, needs a certificate suite.
+    /// </summary>
+    public static void RequireUsableSuites(SafeSslContextHandle context, DtlsOptions options, bool psk, bool hasCertificate)
+    {
+        // (D)TLS 1.3 suites (NID_kx_any) are always listed and run with either credential: DTLS 1.2's decide.
+        SslCipherInfo[] ciphers = [.. SSL_CTX_get_ciphers_info(context).Where(c => c.KeyExchangeNid != NID_kx_any)];
+        bool pskSuites = ciphers.Any(c => c.KeyExchangeNid is NID_kx_psk or NID_kx_ecdhe_psk);
+        bool certificateSuites = ciphers.Any(c => c.KeyExchangeNid is not (NID_kx_psk or NID_kx_ecdhe_psk));
+        string? problem = null;
+        if (psk && !pskSuites && !(options.IsServer && hasCertificate))
+        {
+            problem = "enables no pre-shared-key suite, but PSK is the only credential configured";
+        }
+        else if (!psk && !certificateSuites)
+        {
+            problem = options.IsServer
+                ? "enables only pre-shared-key suites, but the server has no PskKeyLookup"
+                : "enables only pre-shared-key suites, but the client has no PskKey";
+        }
+
+        if (problem is not null)
+        {
+            throw SettingErrors.Invalid(nameof(DtlsOptions.CipherList), $"CipherList '{options.CipherList}' {problem}: every handshake would fail with no shared cipher.");
+        }
+    }
+
+    /// <summary>
     /// OpenSSL 3.2 and newer rate the CCM_8 suites (64-bit tags) at 64 bits of security, below security
     /// level 1, so at the default level (Debian's is 2) they are never negotiated and CoAP's mandatory
     /// TLS_PSK_WITH_AES_128_CCM_8 (RFC 7252 §9.1.3.1) fails with "no shared cipher". When every suite the

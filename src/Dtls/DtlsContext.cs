@@ -142,6 +142,7 @@ public sealed class DtlsContext : IDisposable
         string ciphers = o.CipherList ?? (psk ? (hasCertificate && o.IsServer ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
         Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
         CipherPolicy.Enforce(_handle, o, ciphers);
+        CipherPolicy.RequireUsableSuites(_handle, o, psk, hasCertificate);
         CipherPolicy.AllowCcm8WithoutCertificates(_handle);
         Check(SSL_CTX_set1_groups_list(_handle, o.Groups ?? DefaultGroups), nameof(o.Groups), $"unknown group in '{o.Groups}'");
 

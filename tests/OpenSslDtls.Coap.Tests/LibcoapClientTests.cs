@@ -63,6 +63,8 @@ public sealed class LibcoapClientTests : CoapTestBase
         }
 
         Assert.That(LoggedCiphers(server), Is.Empty, "no session may open without the device's key");
+        await server.WaitUntilAsync(p => p.StandardError.Contains("unknown PSK identity", StringComparison.Ordinal), ExchangeTimeout, "the refused unknown identity in the server's log");
+        await server.WaitUntilAsync(p => p.StandardError.Split('\n').Count(l => l.Contains("refused", StringComparison.Ordinal)) >= 2, ExchangeTimeout, "both refusals in the server's log");
     }
 
     [Test]

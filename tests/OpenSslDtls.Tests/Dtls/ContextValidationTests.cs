@@ -233,7 +233,11 @@ public sealed class ContextValidationTests : DtlsFixture
     [TestCase("ECDHE-PSK-CHACHA20-POLY1305:PSK-AES256-GCM-SHA384")]
     public void Cipher_lists_of_AEAD_suites_with_ECDHE_or_PSK_are_accepted(string list)
     {
-        Assert.That(() => new DtlsContext(new DtlsClientOptions { CipherList = list }).Dispose(), Throws.Nothing);
+        // A PSK-only list goes with a PSK client (a list the credentials cannot use is refused, below).
+        DtlsClientOptions options = list.StartsWith("ECDHE-ECDSA", StringComparison.Ordinal)
+            ? new DtlsClientOptions { CipherList = list }
+            : new DtlsClientOptions { CipherList = list, PskIdentityText = "device", PskKey = new byte[16] };
+        Assert.That(() => new DtlsContext(options).Dispose(), Throws.Nothing);
     }
 
     [Test]
@@ -390,5 +394,25 @@ public sealed class ContextValidationTests : DtlsFixture
         Assert.That(File.ReadAllText(encrypted), form == "pkcs8" ? Does.Contain("ENCRYPTED PRIVATE KEY") : Does.Contain("Proc-Type: 4,ENCRYPTED"));
         Assert.That(() => new DtlsContext(new DtlsServerOptions { CertificateChainFile = certificate, PrivateKeyFile = encrypted }),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("PrivateKeyFile").And.Message.Contains("encrypted").And.Message.Contains("passphrase"));
+    }
+
+    [Test]
+    public void A_cipher_list_the_credentials_cannot_use_is_refused_at_creation()
+    {
+        byte[] key = new byte[16];
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => new DtlsContext(new DtlsServerOptions { PskKeyLookup = _ => key, CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256" }),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("no pre-shared-key suite"));
+            Assert.That(() => new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.EcdsaSelfSigned, CipherList = "PSK-AES128-CCM8" }),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("no PskKeyLookup"));
+            Assert.That(() => new DtlsContext(new DtlsClientOptions { CipherList = "PSK-AES128-GCM-SHA256" }),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("no PskKey"));
+            Assert.That(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "d", PskKey = key, CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256" }),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList"));
+        });
+
+        // What stays valid: a PSK server that also has a certificate may list certificate suites first.
+        using var both = new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.EcdsaSelfSigned, PskKeyLookup = _ => key, CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:PSK-AES128-CCM8" });
     }
 }
