@@ -35,4 +35,4 @@ if (parseResult.Errors.Count > 0)
 }
 
 // The server handles SIGINT/SIGTERM itself (close_notify to every device, then exit 0).
-return await parseResult.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+return await SampleArguments.InvokeAsync(parseResult, new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });

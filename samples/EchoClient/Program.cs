@@ -67,4 +67,4 @@ if (parseResult.Errors.Count > 0)
     return SampleArguments.ReportParseErrors(parseResult);
 }
 
-return await parseResult.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+return await SampleArguments.InvokeAsync(parseResult, new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -65,4 +65,4 @@ if (parseResult.Errors.Count > 0)
 
 // The server handles SIGINT/SIGTERM itself (a clean close_notify to every peer, then exit 0);
 // System.CommandLine's handler would force exit code 130/143 after a 2 s grace period.
-return await parseResult.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+return await SampleArguments.InvokeAsync(parseResult, new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });

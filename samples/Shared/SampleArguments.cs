@@ -20,6 +20,23 @@ internal static class SampleArguments
         return exitCode;
     }
 
+    /// <summary>
+    /// Runs the parsed command. An OpenSSL that cannot be loaded (PlatformNotSupportedException, whose
+    /// message lists the files probed and how to point the library elsewhere) is one <c>error:</c> line
+    /// and exit code 1, not a crash.
+    /// </summary>
+    public static async Task<int> InvokeAsync(ParseResult parseResult, InvocationConfiguration configuration)
+    {
+        try
+        {
+            return await parseResult.InvokeAsync(configuration).ConfigureAwait(false);
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            return Fail(Failure, e.Message);
+        }
+    }
+
     /// <summary>The first parse error as one line, exit code 2; System.CommandLine would print help text and exit 1.</summary>
     public static int ReportParseErrors(ParseResult result) =>
         Fail(Usage, $"{result.Errors[0].Message} (see --help)");

@@ -22,6 +22,25 @@ public sealed class CommandLineTests : ProcessTestBase
         Assert.That(client.StandardOutput, Is.Empty);
     }
 
+    [TestCase("EchoClient")]
+    [TestCase("EchoServer")]
+    [CancelAfter(120_000)]
+    public async Task An_openssl_that_cannot_be_loaded_is_one_error_line_and_exit_code_1(string sample)
+    {
+        string empty = Directory.CreateTempSubdirectory("openssldtls-no-libssl-").FullName;
+        try
+        {
+            string dll = sample == "EchoClient" ? SampleBinaries.EchoClientDll : SampleBinaries.EchoServerDll;
+            PeerProcess run = Start("env", [$"OPENSSLDTLS_LIBRARY_DIR={empty}", "dotnet", dll, "--port", sample == "EchoClient" ? "9" : "0", .. (sample == "EchoClient" ? new[] { "--insecure" } : [])]);
+            Assert.That(await run.WaitForExitAsync(ExchangeTimeout), Is.EqualTo(1), run.Report());
+            Assert.That(run.StandardError.Trim(), Does.StartWith("error: OpenSSL").And.Contain(empty).And.Not.Contain("\n"), run.Report());
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
     [TestCase("EchoClient", "--port", "abc", "--port")]
     [TestCase("EchoClient", "--port", "70000", "--port")]
     [TestCase("EchoClient", "--no-such-option", null, "--no-such-option")]
