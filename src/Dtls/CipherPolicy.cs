@@ -68,7 +68,8 @@ internal static class CipherPolicy
     /// </summary>
     public static void AllowCcm8WithoutCertificates(SafeSslContextHandle context)
     {
-        SslCipherInfo[] ciphers = SSL_CTX_get_ciphers_info(context);
+        // (D)TLS 1.3 suites (NID_kx_any) are always listed; they are not what DTLS 1.2 negotiates.
+        SslCipherInfo[] ciphers = [.. SSL_CTX_get_ciphers_info(context).Where(c => c.KeyExchangeNid != NID_kx_any)];
         if (ciphers.Length > 0
             && ciphers.All(c => c.KeyExchangeNid is NID_kx_psk or NID_kx_ecdhe_psk)
             && ciphers.Any(c => c.Name.Contains("CCM8", StringComparison.Ordinal)))
