@@ -26,7 +26,22 @@ internal static class PemFiles
     public static bool IsEncryptedPrivateKey(string path)
     {
         string text = Encoding.Latin1.GetString(File.ReadAllBytes(path));
-        return text.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
-            || text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
+        if (text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        ReadOnlySpan<char> rest = text;
+        while (PemEncoding.TryFind(rest, out PemFields fields))
+        {
+            if (rest[fields.Label].SequenceEqual("ENCRYPTED PRIVATE KEY"))
+            {
+                return true;
+            }
+
+            rest = rest[fields.Location.End..];
+        }
+
+        return false;
     }
 }
