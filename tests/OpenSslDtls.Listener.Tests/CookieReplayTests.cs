@@ -90,7 +90,7 @@ public class CookieReplayTests
         again.Connect(serverAddress);
         using var restarted = new DtlsSession(clientContext, again);
         await restarted.ConnectAsync(ct);
-        await EchoAsync(restarted, [4], ct);
+        await EchoWithRetriesAsync(restarted, [4], listener, ct);
         Assert.That(await WaitUntilAsync(() => listener.Statistics.SessionsReplaced == 1, TimeSpan.FromSeconds(5), ct), Is.True);
         Assert.That(listener.Statistics.ActiveSessions, Is.EqualTo(1));
     }

@@ -74,29 +74,6 @@ public class FuzzTests
         Assert.That(listener.Statistics.ActiveSessions, Is.EqualTo(2));
     }
 
-    private static async Task EchoWithRetriesAsync(DtlsSession session, byte[] payload, DtlsListener listener, CancellationToken ct)
-    {
-        byte[] back = new byte[payload.Length + 100];
-        for (int attempt = 0; attempt < 5; attempt++)
-        {
-            await session.SendAsync(payload, ct);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            try
-            {
-                int n = await session.ReceiveAsync(back, timeout.Token);
-                Assert.That(back.AsSpan(0, n).SequenceEqual(payload), Is.True);
-                return;
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                TestContext.Out.WriteLine($"echo attempt {attempt} got no reply; {listener.Statistics}");
-            }
-        }
-
-        Assert.Fail($"no echo in 5 attempts; {listener.Statistics}");
-    }
-
     /// <summary>Writes a mutation of <paramref name="seed"/> (or random bytes when it is empty) into <paramref name="output"/>.</summary>
     private static int Mutate(Random random, byte[] seed, byte[] output)
     {

@@ -101,6 +101,34 @@ internal static class ListenerTestKit
         Assert.That(back.AsSpan(0, n).SequenceEqual(payload), Is.True, $"echo of {payload.Length} bytes came back as {n} different bytes");
     }
 
+    /// <summary>
+    /// <see cref="EchoAsync"/> that sends again (up to five times, 2 s each) when no echo comes: for a
+    /// datagram that UDP may lose legitimately (a client socket flooded by the test, the moment a
+    /// restarted client's new association replaces the old), so that the test checks what it is about.
+    /// </summary>
+    public static async Task EchoWithRetriesAsync(DtlsSession session, byte[] payload, DtlsListener listener, CancellationToken ct)
+    {
+        byte[] back = new byte[payload.Length + 100];
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            await session.SendAsync(payload, ct);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                int n = await session.ReceiveAsync(back, timeout.Token);
+                Assert.That(back.AsSpan(0, n).SequenceEqual(payload), Is.True);
+                return;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                TestContext.Out.WriteLine($"echo attempt {attempt} got no reply; {listener.Statistics}");
+            }
+        }
+
+        Assert.Fail($"no echo in 5 attempts; {listener.Statistics}");
+    }
+
     /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds or <paramref name="timeout"/> passes.</summary>
     public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
     {
