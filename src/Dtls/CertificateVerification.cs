@@ -42,7 +42,7 @@ internal sealed class CertificateVerification(DtlsSession session)
     /// <param name="untrustedChainDer">What the peer sent besides it; read only for the application's callback.</param>
     public bool Decide(byte[] leafDer, Func<List<byte[]>> untrustedChainDer)
     {
-        DtlsOptions options = session.Context.Options;
+        DtlsOptions options = session.Context.Settings;
 
         bool pinned = session.Context.Pins.Count > 0;
         if (pinned && !session.Context.Pins.Contains(Convert.ToHexString(SHA256.HashData(leafDer))))

@@ -99,7 +99,7 @@ internal static unsafe class DatagramBio
         {
             DtlsSession? session = SessionOf(bio);
             int overhead = session?.HeaderOverhead ?? 28;
-            int mtu = session?.Context.Options.Mtu ?? 1200;
+            int mtu = session?.Context.Settings.Mtu ?? 1200;
             return command switch
             {
                 // OpenSSL flushes after each flight; our writes are already sent, but for a record cut in two.

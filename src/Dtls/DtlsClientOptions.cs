@@ -1,14 +1,14 @@
 namespace OpenSsl.Dtls;
 
 /// <summary>Settings of a DTLS client.</summary>
-public sealed class DtlsClientOptions : DtlsOptions
+public sealed partial class DtlsClientOptions : DtlsOptions
 {
     /// <summary>
     /// The server's name: sent as SNI and checked against the server certificate's names (a DNS
     /// name or an IP address literal). Required when certificates are verified by chain, unless
     /// pins are set.
     /// </summary>
-    public string? TargetHost { get; init; }
+    public string? TargetHost { get; set; }
 
     /// <summary>
     /// The identity sent for a pre-shared key, as the exact bytes the server receives (RFC 4279 §5.1:
@@ -18,26 +18,26 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// on the wire; it is refused when the context is created instead. Set this or
     /// <see cref="PskIdentityText"/> (not both), together with <see cref="PskKey"/>.
     /// </summary>
-    public ReadOnlyMemory<byte> PskIdentity { get; init; }
+    public ReadOnlyMemory<byte> PskIdentity { get; set; }
 
     /// <summary>
     /// Convenience for a textual identity: sent as its UTF-8 bytes. Text that has no exact UTF-8
     /// form (a lone surrogate) is refused when the context is created, never replaced. The same
     /// limits as <see cref="PskIdentity"/> apply to the encoded bytes.
     /// </summary>
-    public string? PskIdentityText { get; init; }
+    public string? PskIdentityText { get; set; }
 
     /// <summary>
     /// The pre-shared key, 1 to <see cref="DtlsPskLimits.MaxKeyBytes"/> bytes. Setting it (with an
     /// identity) enables the PSK cipher suites; see <see cref="DtlsOptions.CipherList"/> for the defaults.
     /// </summary>
-    public ReadOnlyMemory<byte> PskKey { get; init; }
+    public ReadOnlyMemory<byte> PskKey { get; set; }
 
     /// <summary>
     /// Resume earlier sessions with the same server (same <see cref="TargetHost"/> and endpoint)
     /// from a per-context cache of tickets and IDs. Default true.
     /// </summary>
-    public bool AllowSessionResumption { get; init; } = true;
+    public bool AllowSessionResumption { get; set; } = true;
 
     internal override bool IsServer => false;
 }

@@ -8,9 +8,9 @@ using static OpenSsl.Interop.LibSsl;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Step 1 of the classic DTLS-with-OpenSSL recipe: a configured <c>SSL_CTX</c>. Made once from
-/// immutable options, validated completely when created, then shared by any number of sessions on
-/// any threads. Disposing it while sessions are live is safe: each session keeps the native context
+/// Step 1 of the classic DTLS-with-OpenSSL recipe: a configured <c>SSL_CTX</c>. Made once from a
+/// copy of its options taken at creation (changing the options object afterwards has no effect),
+/// validated completely when created, then shared by any number of sessions on any threads. Disposing it while sessions are live is safe: each session keeps the native context
 /// alive until it ends.
 /// </summary>
 public sealed class DtlsContext : IDisposable
@@ -42,7 +42,7 @@ public sealed class DtlsContext : IDisposable
     public DtlsContext(DtlsClientOptions options)
         : this((DtlsOptions)options)
     {
-        if (options.AllowSessionResumption)
+        if (((DtlsClientOptions)Settings).AllowSessionResumption)
         {
             _clientSessions = new ClientSessionCache();
         }
@@ -60,8 +60,11 @@ public sealed class DtlsContext : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         OpenSslLibrary.EnsureLoaded();
+        // Copied before anything is checked or used: the application may change its options object
+        // afterwards, and nothing here reads it again (docs/architecture.md, options are snapshotted).
+        options = options.Snapshot();
         OptionRules.Validate(options);
-        Options = options;
+        Settings = options;
         _pskIdentity = OptionRules.ClientPskIdentity(options);
         _alpnWire = EncodeAlpn(options.ApplicationProtocols);
         _pins = options.PinnedCertificateSha256.Select(NormalizeFingerprint).ToHashSet(StringComparer.Ordinal);
@@ -83,11 +86,17 @@ public sealed class DtlsContext : IDisposable
         }
     }
 
-    /// <summary>The options this context was made from.</summary>
-    public DtlsOptions Options { get; }
+    /// <summary>
+    /// A copy of the options this context was made from, as they were when it was created: a new
+    /// object on each call, so changing it (or the object the context was made from) changes nothing.
+    /// </summary>
+    public DtlsOptions Options => Settings.Snapshot();
 
     /// <summary>True for a server context, false for a client context.</summary>
-    public bool IsServer => Options.IsServer;
+    public bool IsServer => Settings.IsServer;
+
+    /// <summary>The context's own copy of its options, taken at creation; the library reads only this.</summary>
+    internal DtlsOptions Settings { get; }
 
     internal SafeSslContextHandle Handle => _handle;
 

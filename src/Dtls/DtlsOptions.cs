@@ -4,38 +4,41 @@ using System.Security.Cryptography.X509Certificates;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Settings shared by clients and servers. Instances are immutable once built (init-only
-/// properties), so one <see cref="DtlsContext"/> made from them can serve any number of sessions.
+/// Settings shared by clients and servers. Plain mutable properties, so that configuration binding
+/// and <c>services.Configure&lt;T&gt;</c> can fill them; a <see cref="DtlsContext"/> copies them (and
+/// every list) when it is created and never reads this object again, so changing it afterwards
+/// changes nothing for that context, as with <see cref="SslServerAuthenticationOptions"/>.
+/// Not thread-safe: fill it on one thread, then create contexts from it on any.
 /// </summary>
-public abstract class DtlsOptions
+public abstract partial class DtlsOptions
 {
     private protected DtlsOptions()
     {
     }
 
     /// <summary>This endpoint's certificate, with its private key. Alternative to <see cref="CertificateChainFile"/>.</summary>
-    public X509Certificate2? Certificate { get; init; }
+    public X509Certificate2? Certificate { get; set; }
 
     /// <summary>Intermediate certificates sent after <see cref="Certificate"/>.</summary>
-    public IReadOnlyList<X509Certificate2> CertificateChain { get; init; } = [];
+    public IReadOnlyList<X509Certificate2> CertificateChain { get; set; } = [];
 
     /// <summary>A PEM file holding this endpoint's certificate followed by its intermediates.</summary>
-    public string? CertificateChainFile { get; init; }
+    public string? CertificateChainFile { get; set; }
 
     /// <summary>The PEM (or DER) file holding the private key for <see cref="CertificateChainFile"/>.</summary>
-    public string? PrivateKeyFile { get; init; }
+    public string? PrivateKeyFile { get; set; }
 
     /// <summary>
     /// Trust the operating system's certificate store when verifying the peer. Defaults to true
     /// unless <see cref="CaFile"/> or <see cref="TrustedCertificates"/> is set.
     /// </summary>
-    public bool? UseSystemTrustStore { get; init; }
+    public bool? UseSystemTrustStore { get; set; }
 
     /// <summary>A PEM bundle of CA certificates to trust when verifying the peer.</summary>
-    public string? CaFile { get; init; }
+    public string? CaFile { get; set; }
 
     /// <summary>Additional certificates (roots or self-signed peers) to trust when verifying the peer.</summary>
-    public IReadOnlyList<X509Certificate2> TrustedCertificates { get; init; } = [];
+    public IReadOnlyList<X509Certificate2> TrustedCertificates { get; set; } = [];
 
     /// <summary>
     /// Called once the peer's certificate has been checked, with the same meaning as in
@@ -43,7 +46,7 @@ public abstract class DtlsOptions
     /// answer is final (returning true accepts a certificate that failed; false rejects one that passed).
     /// The sender is the <see cref="DtlsSession"/>.
     /// </summary>
-    public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+    public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; set; }
 
     /// <summary>
     /// SHA-256 fingerprints (hex, colons optional) of peer certificates to accept; the peer's leaf
@@ -54,7 +57,7 @@ public abstract class DtlsOptions
     /// combined with <see cref="InsecureSkipCertificateValidation"/>; on a server it needs
     /// <see cref="DtlsServerOptions.RequireClientCertificate"/>.
     /// </summary>
-    public IReadOnlyList<string> PinnedCertificateSha256 { get; init; } = [];
+    public IReadOnlyList<string> PinnedCertificateSha256 { get; set; } = [];
 
     /// <summary>
     /// Accept any peer certificate without verification (the blog's accept-all callback). Only
@@ -62,13 +65,13 @@ public abstract class DtlsOptions
     /// any setting it would silently ignore (pins, <see cref="CaFile"/>, <see cref="TrustedCertificates"/>,
     /// <see cref="RemoteCertificateValidation"/>, <see cref="UseSystemTrustStore"/>).
     /// </summary>
-    public bool InsecureSkipCertificateValidation { get; init; }
+    public bool InsecureSkipCertificateValidation { get; set; }
 
     /// <summary>The lowest protocol version to negotiate. Default DTLS 1.2.</summary>
-    public DtlsProtocolVersion MinimumProtocol { get; init; } = DtlsProtocolVersion.Dtls12;
+    public DtlsProtocolVersion MinimumProtocol { get; set; } = DtlsProtocolVersion.Dtls12;
 
     /// <summary>The highest protocol version to negotiate; null means the newest the loaded libssl supports.</summary>
-    public DtlsProtocolVersion? MaximumProtocol { get; init; }
+    public DtlsProtocolVersion? MaximumProtocol { get; set; }
 
     /// <summary>
     /// OpenSSL cipher list for DTLS 1.2 (ciphers(1) syntax); null keeps the default, which is AEAD
@@ -84,35 +87,35 @@ public abstract class DtlsOptions
     /// that enables CBC, NULL, static-RSA, DHE, RSA-PSK or DHE-PSK suites is refused when the
     /// context is created unless <see cref="InsecureAllowLegacyCipherSuites"/> is set.
     /// </summary>
-    public string? CipherList { get; init; }
+    public string? CipherList { get; set; }
 
     /// <summary>
     /// Lets <see cref="CipherList"/> enable suites outside the AEAD-with-ECDHE/PSK set (CBC, NULL,
     /// static RSA, DHE, RSA-PSK, DHE-PSK), for peers that offer nothing better. Default false.
     /// Requires <see cref="CipherList"/>.
     /// </summary>
-    public bool InsecureAllowLegacyCipherSuites { get; init; }
+    public bool InsecureAllowLegacyCipherSuites { get; set; }
 
     /// <summary>Key-exchange groups, in OpenSSL's syntax ("X25519:P-256"); null keeps the default.</summary>
-    public string? Groups { get; init; }
+    public string? Groups { get; set; }
 
     /// <summary>
     /// The path MTU in bytes (IP and UDP headers included) that records and handshake fragments must
     /// fit. Default 1200, which fits every IPv6 path (RFC 8200's minimum 1280) with room for tunnels.
     /// </summary>
-    public int Mtu { get; init; } = 1200;
+    public int Mtu { get; set; } = 1200;
 
     /// <summary>How long a handshake may take before it fails with <see cref="TimeoutException"/>. Default 30 s.</summary>
-    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The first retransmission interval of a handshake flight (RFC 6347 §4.2.4.1). Default 1 s.</summary>
-    public TimeSpan InitialRetransmitTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan InitialRetransmitTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The retransmission interval doubles after each loss up to this ceiling. Default 10 s.</summary>
-    public TimeSpan MaximumRetransmitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MaximumRetransmitTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>ALPN protocol names, in order of preference.</summary>
-    public IReadOnlyList<string> ApplicationProtocols { get; init; } = [];
+    public IReadOnlyList<string> ApplicationProtocols { get; set; } = [];
 
     /// <summary>
     /// DTLS-SRTP protection profiles (RFC 5764), OpenSSL names such as "SRTP_AEAD_AES_128_GCM" or
@@ -120,16 +123,16 @@ public abstract class DtlsOptions
     /// <see cref="DtlsSession.SrtpProfile"/> names the chosen one and <see cref="DtlsSession.GetSrtpKeys"/>
     /// returns its keys.
     /// </summary>
-    public IReadOnlyList<string> SrtpProfiles { get; init; } = [];
+    public IReadOnlyList<string> SrtpProfiles { get; set; } = [];
 
     /// <summary>
     /// Receives one line per secret in the NSS key log format (SSLKEYLOGFILE), for Wireshark.
     /// Anyone holding these lines can decrypt the traffic.
     /// </summary>
-    public Action<string>? KeyLog { get; init; }
+    public Action<string>? KeyLog { get; set; }
 
     /// <summary>Largest number of received plaintext datagrams a session queues before it drops new ones. Default 256.</summary>
-    public int ReceiveQueueCapacity { get; init; } = 256;
+    public int ReceiveQueueCapacity { get; set; } = 256;
 
     internal abstract bool IsServer { get; }
 }

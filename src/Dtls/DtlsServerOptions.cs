@@ -1,16 +1,16 @@
 namespace OpenSsl.Dtls;
 
 /// <summary>Settings of a DTLS server.</summary>
-public sealed class DtlsServerOptions : DtlsOptions
+public sealed partial class DtlsServerOptions : DtlsOptions
 {
     /// <summary>Ask every client for a certificate and fail the handshake without one.</summary>
-    public bool RequireClientCertificate { get; init; }
+    public bool RequireClientCertificate { get; set; }
 
     /// <summary>Ask clients for a certificate but accept clients without one (verified when sent).</summary>
-    public bool RequestClientCertificate { get; init; }
+    public bool RequestClientCertificate { get; set; }
 
     /// <summary>The identity hint sent to PSK clients (RFC 4279 §2), as text. Needs <see cref="PskKeyLookup"/>.</summary>
-    public string? PskIdentityHint { get; init; }
+    public string? PskIdentityHint { get; set; }
 
     /// <summary>
     /// Looks up the pre-shared key for a client: the request carries the identity's exact bytes
@@ -21,20 +21,20 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// not block; an exception it throws fails that handshake with the exception. Setting it enables
     /// the PSK cipher suites (see <see cref="DtlsOptions.CipherList"/>).
     /// </summary>
-    public Func<DtlsPskRequest, ReadOnlyMemory<byte>?>? PskKeyLookup { get; init; }
+    public Func<DtlsPskRequest, ReadOnlyMemory<byte>?>? PskKeyLookup { get; set; }
 
     /// <summary>Sessions the server caches for resumption by ID. 0 turns the cache off. Default 1024.</summary>
-    public int SessionCacheSize { get; init; } = 1024;
+    public int SessionCacheSize { get; set; } = 1024;
 
     /// <summary>
     /// 80 bytes of session-ticket keys (16-byte name, 32-byte HMAC key, 32-byte AES key), so that a
     /// fleet of servers can resume each other's sessions. Empty (the default) lets OpenSSL pick random
     /// keys per context; tickets then survive only as long as the context.
     /// </summary>
-    public ReadOnlyMemory<byte> SessionTicketKeys { get; init; }
+    public ReadOnlyMemory<byte> SessionTicketKeys { get; set; }
 
     /// <summary>Issue session tickets (RFC 5077). Default true.</summary>
-    public bool EnableSessionTickets { get; init; } = true;
+    public bool EnableSessionTickets { get; set; } = true;
 
     internal override bool IsServer => true;
 }

@@ -26,7 +26,7 @@ public sealed partial class DtlsSession
             }
 
             _state = SessionState.Handshaking;
-            _handshakeDeadline = After(_context.Options.HandshakeTimeout);
+            _handshakeDeadline = After(_context.Settings.HandshakeTimeout);
             handshake = _handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             DriveHandshake();
         }
@@ -149,7 +149,7 @@ public sealed partial class DtlsSession
     }
 
     private TimeoutException HandshakeTimedOut() =>
-        new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Options.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
+        new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Settings.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
             + (_sender.TransientErrorSummary ?? PossibleSilenceCauses));
 
     private string PossibleSilenceCauses => _context.IsServer
@@ -216,12 +216,12 @@ public sealed partial class DtlsSession
             return new DtlsAuthenticationException(DtlsCertificateFailure.RejectedByPeer, $"the peer rejected this endpoint's certificate ({alert.Name})", alert, errors);
         }
 
-        if (_context.Options is DtlsServerOptions { RequireClientCertificate: true } && errors.Errors.Any(e => e.Reason?.Contains("peer did not return a certificate", StringComparison.Ordinal) == true))
+        if (_context.Settings is DtlsServerOptions { RequireClientCertificate: true } && errors.Errors.Any(e => e.Reason?.Contains("peer did not return a certificate", StringComparison.Ordinal) == true))
         {
             return new DtlsAuthenticationException(DtlsCertificateFailure.Missing, "the client sent no certificate although RequireClientCertificate is set", _lastAlert, errors);
         }
 
-        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Options is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null }))
+        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Settings is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null }))
         {
             return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }

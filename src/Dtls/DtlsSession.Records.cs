@@ -61,7 +61,7 @@ public sealed partial class DtlsSession
             if (datagram.IsEmpty || datagram.Length > MaxDatagramPayload)
             {
                 throw new ArgumentException(
-                    $"A datagram must hold 1 to {MaxDatagramPayload} bytes (MaxDatagramPayload at Mtu {_context.Options.Mtu}); this one has {datagram.Length}. DTLS does not split datagrams.",
+                    $"A datagram must hold 1 to {MaxDatagramPayload} bytes (MaxDatagramPayload at Mtu {_context.Settings.Mtu}); this one has {datagram.Length}. DTLS does not split datagrams.",
                     nameof(datagram));
             }
 
@@ -400,7 +400,7 @@ public sealed partial class DtlsSession
 
     private void SendWholeRecords(ReadOnlySpan<byte> records)
     {
-        int limit = _context.Options.Mtu - HeaderOverhead;
+        int limit = _context.Settings.Mtu - HeaderOverhead;
         while (!records.IsEmpty)
         {
             int length = DatagramPacker.NextDatagram(records, limit);

@@ -73,10 +73,10 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         ArgumentNullException.ThrowIfNull(sender);
         _context = context;
         _sender = sender;
-        _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Options);
+        _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Settings);
         _ownedTransport = ownsTransport ? sender as IDisposable : null;
         _received = Channel.CreateBounded<PooledDatagram>(
-            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
+            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
             dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
 
         bool ok = false;
@@ -207,7 +207,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private unsafe void ConfigureSsl(out string? resumptionKey)
     {
         resumptionKey = null;
-        DtlsOptions options = _context.Options;
+        DtlsOptions options = _context.Settings;
         // docs/architecture.md (secure defaults): an explicit MTU, never one guessed by querying the socket.
         SSL_set_options(_ssl, SSL_OP_NO_QUERY_MTU);
         if (DTLS_set_link_mtu(_ssl, options.Mtu) != 1)

@@ -117,7 +117,7 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            if (session?.Context.Options.KeyLog is { } keyLog)
+            if (session?.Context.Settings.KeyLog is { } keyLog)
             {
                 keyLog(Marshal.PtrToStringUTF8((nint)line) ?? string.Empty);
             }
@@ -141,7 +141,7 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            if (session?.Context.Options is not DtlsClientOptions options)
+            if (session?.Context.Settings is not DtlsClientOptions options)
             {
                 return 0;
             }
@@ -178,7 +178,7 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            if (session?.Context.Options is not DtlsServerOptions { PskKeyLookup: { } lookup })
+            if (session?.Context.Settings is not DtlsServerOptions { PskKeyLookup: { } lookup })
             {
                 return 0;
             }
@@ -307,7 +307,7 @@ internal static unsafe class NativeCallbacks
     {
         try
         {
-            DtlsOptions? options = SessionOf(ssl)?.Context.Options;
+            DtlsOptions? options = SessionOf(ssl)?.Context.Settings;
             long initial = (long)(options?.InitialRetransmitTimeout.TotalMicroseconds ?? 1_000_000);
             long maximum = (long)(options?.MaximumRetransmitTimeout.TotalMicroseconds ?? 60_000_000);
             long next = previousMicroseconds == 0 ? initial : Math.Min(previousMicroseconds * 2L, maximum);

@@ -136,7 +136,9 @@ public sealed partial class DtlsListener : IAsyncDisposable
 
     /// <summary>
     /// Validates <paramref name="options"/>, creates the server context, binds the socket(s) and starts
-    /// receiving. Peers can connect as soon as this returns.
+    /// receiving. Peers can connect as soon as this returns. The listener works from a copy of
+    /// <paramref name="options"/> (and of its <see cref="DtlsListenerOptions.ServerOptions"/>) taken here;
+    /// changing them afterwards has no effect on it.
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid; the message and <see cref="ArgumentException.ParamName"/> name it.</exception>
     /// <exception cref="SocketException">The address could not be bound (in use, not local).</exception>
@@ -144,6 +146,9 @@ public sealed partial class DtlsListener : IAsyncDisposable
     public static DtlsListener Listen(DtlsListenerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // The listener keeps its own copy (and the context its own copy of ServerOptions): changing the
+        // options object afterwards changes nothing here (docs/architecture.md, options are snapshotted).
+        options = options.Snapshot();
         IPEndPoint local = Validate(options);
         var context = new DtlsContext(options.ServerOptions);
         Socket[]? sockets = null;
@@ -240,7 +245,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
     {
         if (o.LocalEndPoint is not IPEndPoint local)
         {
-            throw SettingErrors.Invalid(nameof(o.LocalEndPoint), "LocalEndPoint must be an IPEndPoint (an address and a port).");
+            throw SettingErrors.Invalid(nameof(o.LocalEndPoint), o.LocalEndPoint is null ? "LocalEndPoint is required (an IPEndPoint: an address and a port)." : "LocalEndPoint must be an IPEndPoint (an address and a port).");
         }
 
         if (o.ServerOptions is null)
@@ -343,7 +348,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
     private static void ReduceBuffers(DtlsContext context)
     {
         SSL_CTX_set_mode(context.Handle, SSL_MODE_RELEASE_BUFFERS);
-        ErrorQueue.ThrowIfNotOne((int)SSL_CTX_set_max_send_fragment(context.Handle, Math.Clamp(context.Options.Mtu, 512, 16_384)), "SSL_CTX_set_max_send_fragment");
+        ErrorQueue.ThrowIfNotOne((int)SSL_CTX_set_max_send_fragment(context.Handle, Math.Clamp(context.Settings.Mtu, 512, 16_384)), "SSL_CTX_set_max_send_fragment");
     }
 
     internal void CountSent() => Interlocked.Increment(ref _datagramsSent);

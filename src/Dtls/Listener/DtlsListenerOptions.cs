@@ -7,31 +7,38 @@ namespace OpenSsl.Dtls;
 /// Settings of a <see cref="DtlsListener"/>: where it listens, the server's DTLS settings, and the
 /// limits that keep it serving under load and under attack. Every limit has a safe default; over a
 /// limit, new work is refused and counted (<see cref="DtlsListener.Statistics"/>) while everything
-/// already running carries on.
+/// already running carries on. Plain mutable properties (configuration binding can fill a
+/// <c>new DtlsListenerOptions()</c>); <see cref="DtlsListener.Listen"/> copies them, and
+/// <see cref="ServerOptions"/>, when it starts, so changing this object afterwards changes nothing
+/// for that listener (the rule of <c>QuicListenerOptions</c>).
 /// </summary>
-public sealed class DtlsListenerOptions
+public sealed partial class DtlsListenerOptions
 {
     /// <summary>
     /// The local address and port (an <see cref="IPEndPoint"/>; port 0 picks a free one). An
     /// <see cref="IPAddress.IPv6Any"/> address makes a dual-mode socket that also accepts IPv4 peers.
+    /// Required: <see cref="DtlsListener.Listen"/> throws an <see cref="ArgumentException"/> naming it when unset.
     /// </summary>
-    public required EndPoint LocalEndPoint { get; init; }
+    public EndPoint LocalEndPoint { get; set; } = null!;
 
-    /// <summary>The server's DTLS settings. The listener makes its own <see cref="DtlsContext"/> from them and owns it.</summary>
-    public required DtlsServerOptions ServerOptions { get; init; }
+    /// <summary>
+    /// The server's DTLS settings. The listener makes its own <see cref="DtlsContext"/> from them and owns it.
+    /// Required: <see cref="DtlsListener.Listen"/> throws an <see cref="ArgumentException"/> naming it when unset.
+    /// </summary>
+    public DtlsServerOptions ServerOptions { get; set; } = null!;
 
     /// <summary>
     /// The most associations (established sessions and handshakes in progress) the listener keeps.
     /// A peer with a valid cookie beyond it is refused (no reply; it retries). Default 10,000.
     /// </summary>
-    public int MaxSessions { get; init; } = 10_000;
+    public int MaxSessions { get; set; } = 10_000;
 
     /// <summary>
     /// The most handshakes in progress at once. They cost the most (key exchange, signatures), so the
     /// bound keeps a burst of new clients from starving established sessions. Default 1,000.
     /// A peer that stalls after the cookie exchange is dropped at <see cref="DtlsOptions.HandshakeTimeout"/>.
     /// </summary>
-    public int MaxPendingHandshakes { get; init; } = 1_000;
+    public int MaxPendingHandshakes { get; set; } = 1_000;
 
     /// <summary>
     /// The most handshakes in progress from one IP address (any port). A storm of half-open handshakes
@@ -40,14 +47,14 @@ public sealed class DtlsListenerOptions
     /// <see cref="DtlsListenerStatistics.RefusedOverSourceLimit"/>) while other peers connect. Clients
     /// behind one NAT address share it. Default 32.
     /// </summary>
-    public int MaxPendingHandshakesPerAddress { get; init; } = 32;
+    public int MaxPendingHandshakesPerAddress { get; set; } = 32;
 
     /// <summary>
     /// The most handshakes in progress from one network: an IPv4 /24 or an IPv6 /56 (the usual
     /// allocation to one site, RFC 6177), so that an attacker with a block of addresses also gets one
     /// share. At least <see cref="MaxPendingHandshakesPerAddress"/>. Default 256.
     /// </summary>
-    public int MaxPendingHandshakesPerPrefix { get; init; } = 256;
+    public int MaxPendingHandshakesPerPrefix { get; set; } = 256;
 
     /// <summary>
     /// The half-open timeout under pressure: when <see cref="MaxPendingHandshakes"/> handshakes are
@@ -56,7 +63,7 @@ public sealed class DtlsListenerOptions
     /// until <see cref="DtlsOptions.HandshakeTimeout"/> frees a place (a longer value than that has no
     /// effect). Default 5 seconds (a handshake with two lost flights).
     /// </summary>
-    public TimeSpan PendingHandshakeTimeoutWhenFull { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PendingHandshakeTimeoutWhenFull { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The handshake message bytes one pending handshake may make OpenSSL hold for reassembly: the sum
@@ -67,21 +74,21 @@ public sealed class DtlsListenerOptions
     /// <see cref="MaxPendingHandshakes"/> times this. At least 4,096; default 65,536 (OpenSSL alone
     /// would accept 100 KB per message and eleven messages).
     /// </summary>
-    public int MaxHandshakeReassemblyBytes { get; init; } = 65_536;
+    public int MaxHandshakeReassemblyBytes { get; set; } = 65_536;
 
     /// <summary>
     /// An established session that receives nothing for this long is closed (close_notify sent, its
     /// readers see a <see cref="TimeoutException"/>) and freed. <see cref="Timeout.InfiniteTimeSpan"/>
     /// turns reaping off. Default 5 minutes.
     /// </summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// Received plaintext datagrams each session queues for its reader before it drops new ones
     /// (counted in <see cref="DtlsSession.DroppedDatagrams"/> and the statistics). Overrides
     /// <see cref="DtlsOptions.ReceiveQueueCapacity"/> for the listener's sessions. Default 256.
     /// </summary>
-    public int MaxQueuedDatagramsPerSession { get; init; } = 256;
+    public int MaxQueuedDatagramsPerSession { get; set; } = 256;
 
     /// <summary>
     /// The bytes of received plaintext all sessions together may hold in their receive queues, counted
@@ -93,13 +100,13 @@ public sealed class DtlsListenerOptions
     /// sessions whose applications stopped reading cannot starve the others. At least 65,536;
     /// default 64 MiB.
     /// </summary>
-    public long MaxQueuedBytes { get; init; } = 64L * 1024 * 1024;
+    public long MaxQueuedBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// The largest datagram accepted, in bytes of UDP payload; larger ones are dropped and counted.
     /// It sizes each receive loop's buffer. Between 256 and 65,535; default 65,507 (the IPv4 maximum).
     /// </summary>
-    public int MaxDatagramSize { get; init; } = 65_507;
+    public int MaxDatagramSize { get; set; } = 65_507;
 
     /// <summary>
     /// Receive loops, to use more cores; each runs on a thread of its own (which also keeps the
@@ -108,7 +115,7 @@ public sealed class DtlsListenerOptions
     /// them by hashing the address 4-tuple (so one peer always reaches the same socket); elsewhere,
     /// that many loops share one socket. Default 1.
     /// </summary>
-    public int ReceiveLoops { get; init; } = 1;
+    public int ReceiveLoops { get; set; } = 1;
 
     /// <summary>
     /// The secret the HelloVerifyRequest cookies are derived from: at least 16 bytes, the same on every
@@ -116,14 +123,14 @@ public sealed class DtlsListenerOptions
     /// clocks must agree to well within <see cref="CookieSecretRotation"/>). Empty (the default): a
     /// random secret for this listener.
     /// </summary>
-    public ReadOnlyMemory<byte> CookieSecret { get; init; }
+    public ReadOnlyMemory<byte> CookieSecret { get; set; }
 
     /// <summary>
     /// How often the cookie key changes. A cookie verifies under the current and the previous key,
     /// so it is accepted for between one and two periods, and never longer than
     /// <see cref="CookieLifetime"/>. Default 5 minutes.
     /// </summary>
-    public TimeSpan CookieSecretRotation { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan CookieSecretRotation { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// How long a HelloVerifyRequest cookie stays valid (it carries its issue time). A cookie binds the
@@ -133,8 +140,8 @@ public sealed class DtlsListenerOptions
     /// also bounded by the rotation (current or previous key). Between 1 second and 10 minutes;
     /// default 30 seconds.
     /// </summary>
-    public TimeSpan CookieLifetime { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CookieLifetime { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Receives the listener's events (start, stop, handshakes, refusals, reaping, errors); null logs nothing.</summary>
-    public ILogger? Logger { get; init; }
+    public ILogger? Logger { get; set; }
 }
