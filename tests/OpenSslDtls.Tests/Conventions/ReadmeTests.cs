@@ -1,21 +1,38 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using NUnit.Framework;
 
 namespace OpenSslDtls.Tests.Conventions;
 
-/// <summary>README.md shows the example that ReadmeExampleTests runs, to the letter.</summary>
-public class ReadmeTests
+/// <summary>README.md shows the example that ReadmeExampleTests runs, to the letter, as a whole program.</summary>
+public partial class ReadmeTests
 {
     [Test]
-    public void Readme_shows_the_example_the_tests_run()
+    public void Readme_shows_the_example_the_tests_run_with_its_using_directives()
     {
         string root = RepositoryRoot();
-        string example = string.Join('\n', Region(File.ReadAllLines(Path.Combine(root, "tests", "OpenSslDtls.Tests", "Dtls", "ReadmeExampleTests.cs"))));
+        string[] test = File.ReadAllLines(Path.Combine(root, "tests", "OpenSslDtls.Tests", "Dtls", "ReadmeExampleTests.cs"));
+        string example = string.Join('\n', Region(test));
         string readme = File.ReadAllText(Path.Combine(root, "README.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
+        string block = CSharpBlocks(readme).FirstOrDefault() ?? string.Empty;
 
-        Assert.That(example, Is.Not.Empty, "the README-BEGIN/README-END region is missing");
-        Assert.That(readme, Does.Contain(example), "README.md's 'Using the library' must show the code between README-BEGIN and README-END (without its indentation)");
+        // The block opens with using directives (what a fresh console app needs besides its implicit usings), then the region.
+        string[] blockLines = block.Split('\n');
+        string[] usings = [.. blockLines.TakeWhile(l => UsingDirective().IsMatch(l) || l.Length == 0).Where(l => l.Length > 0)];
+        string body = string.Join('\n', blockLines.SkipWhile(l => UsingDirective().IsMatch(l) || l.Length == 0));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(example, Is.Not.Empty, "the README-BEGIN/README-END region is missing");
+            Assert.That(body, Is.EqualTo(example), "README.md's first C# block must be the code between README-BEGIN and README-END (without its indentation), after its using directives");
+            Assert.That(usings, Is.Not.Empty, "the block starts with its using directives, so that it compiles as it stands");
+            Assert.That(test.Where(l => UsingDirective().IsMatch(l)), Is.SupersetOf(usings), "each using directive the README shows is one the test itself compiles with");
+        });
     }
+
+    /// <summary>The C# fenced blocks of a Markdown text, in order.</summary>
+    public static IEnumerable<string> CSharpBlocks(string markdown) =>
+        CSharpBlock().Matches(markdown).Select(m => m.Groups[1].Value.TrimEnd('\n'));
 
     private static IEnumerable<string> Region(string[] lines)
     {
@@ -49,4 +66,10 @@ public class ReadmeTests
 
         throw new DirectoryNotFoundException($"OpenSslDtls.sln not found above {recorded} or the test directory");
     }
+
+    [GeneratedRegex(@"^using [A-Za-z0-9_.]+;$")]
+    private static partial Regex UsingDirective();
+
+    [GeneratedRegex("```csharp\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CSharpBlock();
 }
