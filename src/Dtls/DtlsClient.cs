@@ -61,13 +61,25 @@ public static class DtlsClient
             throw new ArgumentException("DtlsClient needs a client context.", nameof(context));
         }
 
-        IPEndPoint[] candidates = await ResolveAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        if (candidates.Length == 1)
+        Microsoft.Extensions.Logging.ILogger logger = context.Telemetry.ClientLogger;
+        try
         {
-            return await ConnectOneAsync(candidates[0], context, cancellationToken).ConfigureAwait(false);
+            IPEndPoint[] candidates = await ResolveAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            SessionLog.Connecting(logger, endpoint, candidates.Length);
+            return candidates.Length == 1
+                ? await ConnectOneAsync(candidates[0], context, cancellationToken).ConfigureAwait(false)
+                : await ConnectFirstAsync(candidates, context, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (LogFailure(logger, endpoint, e))
+        {
+            throw; // not reached: the filter logs and declines
+        }
+    }
 
-        return await ConnectFirstAsync(candidates, context, cancellationToken).ConfigureAwait(false);
+    private static bool LogFailure(Microsoft.Extensions.Logging.ILogger logger, EndPoint endpoint, Exception e)
+    {
+        SessionLog.ConnectFailed(logger, endpoint, e);
+        return false;
     }
 
     private static async Task<IPEndPoint[]> ResolveAsync(EndPoint endpoint, CancellationToken cancellationToken)

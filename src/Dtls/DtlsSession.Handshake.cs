@@ -26,8 +26,9 @@ public sealed partial class DtlsSession
             }
 
             _state = SessionState.Handshaking;
-            _handshakeDeadline = After(_context.Settings.HandshakeTimeout);
+            _handshakeDeadline = Telemetry.After(_context.Settings.HandshakeTimeout);
             handshake = _handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            BeginHandshakeTelemetry();
             DriveHandshake();
         }
 
@@ -90,15 +91,18 @@ public sealed partial class DtlsSession
         if (result > 0)
         {
             Interlocked.Increment(ref _retransmissions);
+            CountRetransmission();
         }
     }
 
     private void ScheduleTimer()
     {
         DTLSv1_get_timeout(_ssl, out TimeSpan timer);
-        long due = timer == Timeout.InfiniteTimeSpan ? _handshakeDeadline : Math.Min(After(timer), _handshakeDeadline);
+        // DTLSv1_get_timeout(3) is what is left of OpenSSL's own deadline on the wall clock; our queue
+        // calls back on the context's TimeProvider (README, "Metrics, traces and logs": which clock is which).
+        long due = timer == Timeout.InfiniteTimeSpan ? _handshakeDeadline : Math.Min(Telemetry.After(timer), _handshakeDeadline);
         Interlocked.Exchange(ref _timerDue, due);
-        DtlsTimerQueue.Shared.Schedule(this, due);
+        Telemetry.Timers.Schedule(this, due);
     }
 
     void IDtlsTimerTarget.OnTimer()
@@ -112,7 +116,7 @@ public sealed partial class DtlsSession
 
             try
             {
-                if (Now >= _handshakeDeadline)
+                if (Telemetry.Now >= _handshakeDeadline)
                 {
                     throw HandshakeTimedOut();
                 }
@@ -139,6 +143,7 @@ public sealed partial class DtlsSession
     {
         if (_state == SessionState.Handshaking)
         {
+            EndHandshakeTelemetry(e);
             _state = SessionState.Failed;
             _failure = e;
             Interlocked.Exchange(ref _timerDue, 0);
@@ -196,6 +201,7 @@ public sealed partial class DtlsSession
         }
 
         ErrorQueue.Clear();
+        EndHandshakeTelemetry(null);
     }
 
     private static readonly HashSet<int> CertificateAlerts = [42, 43, 44, 45, 46, 48];

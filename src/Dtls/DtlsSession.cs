@@ -299,6 +299,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             }
 
             _failure ??= new ObjectDisposedException(nameof(DtlsSession));
+            if (_state == SessionState.Handshaking)
+            {
+                EndHandshakeTelemetry(new ObjectDisposedException(nameof(DtlsSession)));
+            }
+
+            EndSessionTelemetry();
             _state = SessionState.Disposed;
             Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
@@ -379,6 +385,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     {
         _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
         _abandoned |= !openSslAborts;
+        SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
     }
 
     // Set when a callback failed where OpenSSL goes on regardless: what OpenSSL writes is not sent.
@@ -422,6 +429,8 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         {
             _lastAlert = alert;
         }
+
+        LogAlert(alert);
     }
 
     private DtlsAlert? _lastAlert;
@@ -455,8 +464,4 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             ArrayPool<byte>.Shared.Return(Buffer);
         }
     }
-
-    private static long Now => Stopwatch.GetTimestamp();
-
-    private static long After(TimeSpan span) => Now + (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -43,7 +42,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
         Predecessor = predecessor;
         _reassembly = reassembly;
         (AddressKey, PrefixKey) = SourceKeys(RemoteEndPoint.Address);
-        StartedAt = Stopwatch.GetTimestamp();
+        StartedAt = listener.Telemetry.Now;
         _lastActivity = StartedAt;
     }
 
@@ -83,7 +82,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     /// </summary>
     public DtlsSession? Session => Volatile.Read(ref _session);
 
-    /// <summary>When the verified ClientHello arrived (a <see cref="Stopwatch"/> timestamp).</summary>
+    /// <summary>When the verified ClientHello arrived (a timestamp of the listener's <see cref="DtlsListenerOptions.TimeProvider"/>).</summary>
     public long StartedAt { get; }
 
     public long LastActivity => Volatile.Read(ref _lastActivity);
@@ -141,7 +140,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     /// </summary>
     public long Deliver(ReadOnlySpan<byte> datagram, out long overBudget, out bool alive)
     {
-        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastActivity, _listener.Telemetry.Now);
         DtlsSession? session = Session;
         overBudget = 0;
         if (session is null)
@@ -185,7 +184,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     public void ScheduleIdleCheck(long due)
     {
         Volatile.Write(ref _timerDue, due);
-        DtlsTimerQueue.Shared.Schedule(this, due);
+        _listener.Telemetry.Timers.Schedule(this, due);
     }
 
     void IDtlsTimerTarget.OnTimer() => _listener.OnIdleTimer(this);
