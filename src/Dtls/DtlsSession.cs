@@ -13,7 +13,7 @@ namespace OpenSsl.Dtls;
 
 /// <summary>
 /// Steps 2 and 3 of the classic recipe: one DTLS association with one peer. Create it over a
-/// connected UDP socket, run <see cref="ConnectAsync"/> (client) or <see cref="AcceptAsync"/>
+/// connected UDP socket (or any <see cref="DtlsDatagramTransport"/>), run <see cref="ConnectAsync"/> (client) or <see cref="AcceptAsync"/>
 /// (server), then send and receive whole datagrams. Sends and receives may run concurrently; each
 /// session serialises its own OpenSSL calls, and different sessions run in parallel.
 /// </summary>

@@ -5,8 +5,9 @@ using System.Net.Sockets;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Drives one session over our datagram BIO on a connected UDP socket: sends go straight to the
-/// socket, and one receive loop (an async loop, not a thread) feeds every datagram to the session,
+/// The <see cref="DtlsDatagramTransport"/> of a session on a connected UDP socket: sends go straight
+/// to the socket, and one receive loop (an async loop, not a thread, started when the session
+/// attaches) delivers every datagram (<see cref="DtlsDatagramTransport.Deliver"/>) to the session,
 /// which checks its records before OpenSSL sees them (see <see cref="DtlsRecordFilter"/>).
 /// ICMP errors (port or host unreachable, reported by the kernel on a later send or receive of a
 /// connected socket) are transient here: a DTLS datagram may be lost at any time and a server may

@@ -37,10 +37,15 @@ public sealed class InMemoryTransportTests : DtlsFixture
     [CancelAfter(30_000)]
     public async Task Handshake_and_echo_of_every_size_up_to_the_largest_payload_compare_byte_for_byte(CancellationToken cancellationToken)
     {
-        (InMemoryDtlsTransport clientSide, InMemoryDtlsTransport serverSide) = InMemoryDtlsTransport.CreatePair();
-        (DtlsSession client, DtlsSession server) = await ConnectAsync(_clientContext, _serverContext, clientSide, serverSide, cancellationToken);
-        await using DtlsSession disposeClient = client;
-        await using DtlsSession disposeServer = server;
+        DtlsContext serverContext = _serverContext, clientContext = _clientContext;
+        // README-BEGIN
+        // Two sessions joined in memory, without sockets (tests, benchmarks).
+        var (clientSide, serverSide) = InMemoryDtlsTransport.CreatePair();
+        await using var server = new DtlsSession(serverContext, serverSide);
+        Task accept = server.AcceptAsync(cancellationToken).AsTask(); // start it before the ClientHello arrives
+        await using DtlsSession client = await DtlsClient.ConnectAsync(clientSide, clientContext, cancellationToken);
+        await accept;
+        // README-END
 
         int largest = client.MaxDatagramPayload;
         int[] sizes = [1, 2, 13, 100, 255, 256, 1000, largest - 1, largest];

@@ -137,28 +137,26 @@ internal sealed class Rfc7983Demultiplexer : IAsyncDisposable
     }
 }
 
-/// <summary>The DTLS side of the shared socket: sends go to one peer with <c>SendTo</c>; the demultiplexer delivers.</summary>
-internal sealed class SharedSocketTransport(Socket socket, IPEndPoint remote) : DtlsDatagramTransport
+// README-BEGIN
+// A transport over a UDP socket the application owns and shares (WebRTC: STUN, DTLS and SRTP on one
+// ICE socket). The session sends through it; the application's receive loop delivers each datagram
+// whose first byte is 20-63 (RFC 7983 §7) with transport.Deliver and handles the rest itself.
+internal sealed class SharedSocketTransport(Socket socket, IPEndPoint peer) : DtlsDatagramTransport
 {
-    private int _sent;
-
-    public override EndPoint RemoteEndPoint => remote;
+    public override EndPoint RemoteEndPoint => peer;
 
     public override EndPoint? LocalEndPoint => socket.LocalEndPoint;
 
-    /// <summary>Datagrams the session sent.</summary>
-    public int Sent => Volatile.Read(ref _sent);
-
     public override void Send(ReadOnlySpan<byte> datagram)
     {
-        Interlocked.Increment(ref _sent);
         try
         {
-            socket.SendTo(datagram, SocketFlags.None, remote);
+            socket.SendTo(datagram, SocketFlags.None, peer);
         }
         catch (SocketException)
         {
-            // Lost, as UDP datagrams may be; DTLS retransmits flights.
+            // Lost, as any UDP datagram may be: DTLS retransmits its handshake flights.
         }
     }
 }
+// README-END
