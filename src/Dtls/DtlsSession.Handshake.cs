@@ -20,12 +20,18 @@ public sealed partial class DtlsSession
                     : "ConnectAsync needs a session made from a client DtlsContext.");
             }
 
+            if (_state == SessionState.Failed && _failure is DtlsException closed)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(closed); // the transport reported it closed before the handshake started
+            }
+
             if (_state != SessionState.Created)
             {
                 throw new InvalidOperationException("The handshake has already been started on this session.");
             }
 
             _state = SessionState.Handshaking;
+            _transport.OnHandshakeStarted();
             _handshakeDeadline = Telemetry.After(_context.Settings.HandshakeTimeout);
             handshake = _handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             BeginHandshakeTelemetry();
@@ -155,7 +161,7 @@ public sealed partial class DtlsSession
 
     private TimeoutException HandshakeTimedOut() =>
         new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Settings.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
-            + (_sender.TransientErrorSummary ?? PossibleSilenceCauses));
+            + (_transport.TransientErrorSummary ?? PossibleSilenceCauses));
 
     private string PossibleSilenceCauses => _context.IsServer
         ? "The client stopped answering."

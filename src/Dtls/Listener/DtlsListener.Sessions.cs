@@ -63,7 +63,7 @@ public sealed partial class DtlsListener
         DtlsSession session;
         try
         {
-            session = new DtlsSession(_context, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
+            session = new DtlsSession(_context, peer, _options.MaxQueuedDatagramsPerSession);
             session.UseQueueBudget(_queueBudget);
         }
         catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
@@ -73,7 +73,7 @@ public sealed partial class DtlsListener
             return;
         }
 
-        peer.Attach(session);
+        // The session attached itself to the peer in its constructor (a full fence).
         if (peer.State == ListenerPeer.StateClosed)
         {
             // Evicted by another loop before its session was attached (several loops on one socket):

@@ -3,32 +3,41 @@ using NUnit.Framework;
 
 namespace OpenSslDtls.Tests.Conventions;
 
-/// <summary>README.md shows the example that ReadmeExampleTests runs, to the letter.</summary>
+/// <summary>README.md shows the examples the tests run, to the letter.</summary>
 public class ReadmeTests
 {
-    [Test]
-    public void Readme_shows_the_example_the_tests_run()
+    [TestCase("Dtls/ReadmeExampleTests.cs", 1, "Using the library")]
+    [TestCase("Transport/Rfc7983Demultiplexer.cs", 1, "Bring your own transport")]
+    [TestCase("Transport/InMemoryTransportTests.cs", 1, "Bring your own transport")]
+    public void Readme_shows_the_example_the_tests_run(string file, int regions, string section)
     {
         string root = RepositoryRoot();
-        string example = string.Join('\n', Region(File.ReadAllLines(Path.Combine(root, "tests", "OpenSslDtls.Tests", "Dtls", "ReadmeExampleTests.cs"))));
+        List<string> examples = Regions(File.ReadAllLines(Path.Combine(root, "tests", "OpenSslDtls.Tests", file))).ToList();
         string readme = File.ReadAllText(Path.Combine(root, "README.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
 
-        Assert.That(example, Is.Not.Empty, "the README-BEGIN/README-END region is missing");
-        Assert.That(readme, Does.Contain(example), "README.md's 'Using the library' must show the code between README-BEGIN and README-END (without its indentation)");
+        Assert.That(examples, Has.Count.EqualTo(regions), $"README-BEGIN/README-END regions in {file}");
+        foreach (string example in examples)
+        {
+            Assert.That(readme, Does.Contain(example), $"README.md's '{section}' must show the code of {file} between README-BEGIN and README-END (without its indentation)");
+        }
     }
 
-    private static IEnumerable<string> Region(string[] lines)
+    private static IEnumerable<string> Regions(string[] lines)
     {
-        int begin = Array.FindIndex(lines, l => l.Trim() == "// README-BEGIN");
-        int end = Array.FindIndex(lines, l => l.Trim() == "// README-END");
-        if (begin < 0 || end <= begin)
+        int end = -1;
+        while (true)
         {
-            return [];
-        }
+            int begin = Array.FindIndex(lines, end + 1, l => l.Trim() == "// README-BEGIN");
+            end = begin < 0 ? -1 : Array.FindIndex(lines, begin, l => l.Trim() == "// README-END");
+            if (begin < 0 || end <= begin)
+            {
+                yield break;
+            }
 
-        string[] body = lines[(begin + 1)..end];
-        int indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart());
+            string[] body = lines[(begin + 1)..end];
+            int indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
+            yield return string.Join('\n', body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
+        }
     }
 
     private static string RepositoryRoot()
