@@ -74,6 +74,43 @@ public class ObservabilityTests
         Assert.That(logger.EventIds, Does.Contain(10), "handshake completed");
         Assert.That(logger.EventIds, Does.Contain(21), "datagram dropped");
         Assert.That(logger.EventIds, Does.Contain(2), "stopped");
+        Assert.That(logger.Categories, Is.SupersetOf(new[] { "OpenSsl.Dtls.DtlsListener", "OpenSsl.Dtls.DtlsContext", "OpenSsl.Dtls.DtlsSession" }), "the listener's factory makes the context's and the sessions' loggers too");
+        Assert.That(logger.Entries(200).Single(e => e.Category == "OpenSsl.Dtls.DtlsSession").Message, Does.StartWith("DTLS server handshake with 127.0.0.1:").And.Contain("DTLSv1.2"), "the server session's handshake completed, at Debug");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task A_clients_logger_factory_gets_the_sessions_handshake_its_alerts_and_a_failing_callback_at_Warning(CancellationToken ct)
+    {
+        var logger = new CapturingLogger();
+        DtlsListenerOptions options = Options();
+        options.LoggerFactory = logger;
+        await using DtlsListener listener = DtlsListener.Listen(options);
+        await using EchoServer echo = EchoServer.Start(listener);
+        var clientOptions = new DtlsClientOptions
+        {
+            TrustedCertificates = [Certificate],
+            TargetHost = Host,
+            LoggerFactory = logger,
+            KeyLog = _ => throw new InvalidOperationException("key log store is full"),
+        };
+
+        Assert.That(async () => await DtlsClient.ConnectAsync(listener.LocalEndPoint, clientOptions, ct), Throws.InstanceOf<DtlsException>());
+        // The client abandons the handshake with a fatal internal_error alert; the server logs it as received.
+        Assert.That(await WaitUntilAsync(() => logger.Entries(202).Any(e => e.Message.Contains("internal error", StringComparison.Ordinal)), TimeSpan.FromSeconds(5), ct), Is.True, "the alert is logged");
+
+        (string Category, LogLevel Level, string Message) warning = logger.Entries(203).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(warning.Category, Is.EqualTo("OpenSsl.Dtls.DtlsSession"));
+            Assert.That(warning.Level, Is.EqualTo(LogLevel.Warning));
+            Assert.That(warning.Message, Does.Contain("KeyLog"));
+            Assert.That(logger.Entries(201).Select(e => e.Message), Has.Some.StartWith("DTLS client handshake with 127.0.0.1:").And.Some.Contain("failed"));
+            (string _, LogLevel level, string message) = logger.Entries(202).Single(e => e.Message.Contains("internal error", StringComparison.Ordinal));
+            Assert.That(level, Is.EqualTo(LogLevel.Debug));
+            Assert.That(message, Does.Contain("received from"));
+            Assert.That(logger.Entries(221).Single().Category, Is.EqualTo("OpenSsl.Dtls.DtlsClient"));
+        });
     }
 
     [Test]
@@ -127,10 +164,12 @@ public class ObservabilityTests
 
         public IReadOnlyCollection<string> Categories => [.. _categories];
 
+        public (string Category, LogLevel Level, string Message)[] Entries(int eventId) => [.. _entries.Where(e => e.Id == eventId).Select(e => (e.Category, e.Level, e.Message))];
+
         public ILogger CreateLogger(string categoryName)
         {
             _categories.Enqueue(categoryName);
-            return this;
+            return new CapturingLogger(this, categoryName);
         }
 
         public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
@@ -141,6 +180,21 @@ public class ObservabilityTests
 
         private readonly ConcurrentQueue<int> _events = new();
         private readonly ConcurrentQueue<(int Id, string Message)> _messages = new();
+        private readonly ConcurrentQueue<(int Id, string Category, LogLevel Level, string Message)> _entries = new();
+        private readonly string _category = string.Empty;
+
+        public CapturingLogger()
+        {
+        }
+
+        private CapturingLogger(CapturingLogger root, string category)
+        {
+            _events = root._events;
+            _messages = root._messages;
+            _entries = root._entries;
+            _categories = root._categories;
+            _category = category;
+        }
 
         public IReadOnlyCollection<int> EventIds => [.. _events];
 
@@ -154,6 +208,7 @@ public class ObservabilityTests
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             _messages.Enqueue((eventId.Id, formatter(state, exception)));
+            _entries.Enqueue((eventId.Id, _category, logLevel, formatter(state, exception)));
             _events.Enqueue(eventId.Id);
         }
     }
