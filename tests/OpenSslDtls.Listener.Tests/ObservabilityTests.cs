@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -119,40 +120,44 @@ public class ObservabilityTests
     {
         byte[] key = Convert.FromHexString("00112233445566778899aabbccddeeff");
         var logger = new CapturingLogger();
+        // The limiter's one-second window is on the listener's clock, here a FakeTimeProvider that
+        // stands still during the flood: exactly one window's worth of lines gets through.
+        var time = new FakeTimeProvider();
         DtlsListenerOptions options = Options(server: new DtlsServerOptions { PskKeyLookup = request => request.IdentityText == "device" ? key : null });
         await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
         {
             LocalEndPoint = options.LocalEndPoint,
             ServerOptions = options.ServerOptions,
             LoggerFactory = logger,
+            TimeProvider = time,
         });
 
         // A flood of handshakes the server refuses (an unknown PSK identity: it answers with an alert).
         using var stranger = new DtlsContext(new DtlsClientOptions { PskIdentityText = "stranger", PskKey = key, HandshakeTimeout = TimeSpan.FromSeconds(5) });
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         int attempts = 0;
-        while (attempts < 200 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        while (attempts < 30)
         {
             attempts++;
             Assert.That(async () => await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, stranger, ct)).DisposeAsync(), Throws.InstanceOf<DtlsException>());
         }
 
-        double seconds = clock.Elapsed.TotalSeconds;
+        Assert.That(await WaitUntilAsync(() => listener.Statistics.HandshakesFailed == attempts, TimeSpan.FromSeconds(5), ct), Is.True, "every refusal of the flood is counted");
         int linesDuringFlood = logger.Messages(14).Length;
 
         // One more refusal once the second has passed: its line reports how many were held back.
-        await Task.Delay(TimeSpan.FromSeconds(1.1), ct); // the limiter's window is one second of wall time
+        time.Advance(TimeSpan.FromSeconds(1));
         attempts++;
         Assert.That(async () => await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, stranger, ct)).DisposeAsync(), Throws.InstanceOf<DtlsException>());
         Assert.That(await WaitUntilAsync(() => listener.Statistics.HandshakesFailed == attempts, TimeSpan.FromSeconds(5), ct), Is.True, "every refusal is counted");
         Assert.That(await WaitUntilAsync(() => logger.Messages(14).Length == linesDuringFlood + 1, TimeSpan.FromSeconds(5), ct), Is.True, "the refusal after the flood is logged");
         string[] lines = logger.Messages(14);
         long heldBack = lines.Sum(l => long.Parse(System.Text.RegularExpressions.Regex.Match(l, @"\((\d+) similar lines").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-        TestContext.Out.WriteLine($"{attempts - 1} refused handshakes in {seconds:0.0} s gave {linesDuringFlood} log lines; then: {lines[^1]}");
+        TestContext.Out.WriteLine($"{attempts - 1} refused handshakes within one second of the listener's clock gave {linesDuringFlood} log lines; then: {lines[^1]}");
         Assert.Multiple(() =>
         {
             Assert.That(lines[0], Does.Contain("unknown PSK identity").And.Contain("psk identity not found"), "the line says why: the alert and OpenSSL's reason");
-            Assert.That(linesDuringFlood, Is.LessThanOrEqualTo(10 * ((int)seconds + 2)), "at most ten lines a second");
+            Assert.That(linesDuringFlood, Is.EqualTo(10), "ten lines a second, no more");
+            Assert.That(lines[^1], Does.Contain($"({attempts - 1 - 10} similar lines held back"), "the first line of the next second counts the ones held back");
             Assert.That(lines.Length + heldBack, Is.EqualTo(attempts), "every refusal is either a line or counted in a later line");
         });
     }
