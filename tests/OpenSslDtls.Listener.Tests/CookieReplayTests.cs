@@ -50,7 +50,11 @@ public class CookieReplayTests
     [CancelAfter(40_000)]
     public async Task A_new_handshake_with_a_valid_cookie_from_a_live_address_runs_beside_the_session_and_replaces_it_only_when_complete(CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(2))));
+        // The listener's clock is a FakeTimeProvider: the attacker's handshake times out when the test says.
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(30)));
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         await using EchoServer echo = EchoServer.Start(listener);
         await using var relay = new UdpRelay(listener.LocalEndPoint);
         using DtlsContext clientContext = ClientContext();
@@ -74,6 +78,7 @@ public class CookieReplayTests
             await EchoAsync(client.Session, [2, (byte)i], ct);
         }
 
+        clock.Advance(TimeSpan.FromSeconds(30));
         Assert.That(await WaitUntilAsync(() => listener.Statistics.PendingHandshakes == 0, TimeSpan.FromSeconds(10), ct), Is.True, "the attacker's handshake times out");
         DtlsListenerStatistics stats = listener.Statistics;
         Assert.That(stats.SessionsReplaced, Is.Zero);

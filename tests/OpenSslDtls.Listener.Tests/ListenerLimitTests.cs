@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
@@ -16,7 +17,11 @@ public class ListenerLimitTests
     [CancelAfter(30_000)]
     public async Task MaxSessions_refuses_new_peers_and_counts_them_while_existing_sessions_keep_working(CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(maxSessions: 2));
+        using var meters = new TestMeterFactory();
+        using var refusals = new MetricCollector<long>(meters, DtlsMetrics.MeterName, DtlsMetrics.ServerRefusedHandshakes);
+        DtlsListenerOptions options = Options(maxSessions: 2);
+        options.MeterFactory = meters;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         await using EchoServer echo = EchoServer.Start(listener);
         using DtlsContext clientContext = ClientContext();
         using DtlsContext impatient = ClientContext(TimeSpan.FromSeconds(1.5));
@@ -27,6 +32,8 @@ public class ListenerLimitTests
 
         DtlsListenerStatistics stats = listener.Statistics;
         Assert.That(stats.RefusedOverSessionLimit, Is.GreaterThanOrEqualTo(1), "the third peer's verified ClientHellos were refused");
+        object?[] reasons = [.. refusals.GetMeasurementSnapshot().Select(m => m.Tags["error.type"])];
+        Assert.That(reasons, Has.Length.EqualTo(stats.RefusedOverSessionLimit).And.All.EqualTo("over_session_limit"), "each refusal is on the meter, by reason");
         Assert.That(stats.ActiveSessions, Is.EqualTo(2));
         Assert.That(stats.PendingHandshakes, Is.Zero);
         await EchoAsync(first.Session, [1], ct);
