@@ -214,6 +214,13 @@ public class TelemetryTests
         });
     }
 
+    [Test]
+    public void A_null_TimeProvider_is_refused_at_creation_with_the_setting_named()
+    {
+        Assert.That(() => new DtlsContext(new DtlsClientOptions { TimeProvider = null! }), Throws.ArgumentException.With.Property(nameof(ArgumentException.ParamName)).EqualTo("TimeProvider"));
+        Assert.That(() => new DtlsContext(new DtlsServerOptions { Certificate = Certificate, TimeProvider = null! }), Throws.ArgumentException.With.Property(nameof(ArgumentException.ParamName)).EqualTo("TimeProvider"));
+    }
+
     private static long Sum(MetricCollector<long> collector) => collector.GetMeasurementSnapshot().Sum(m => m.Value);
 
     private static int FreeUdpPort()
