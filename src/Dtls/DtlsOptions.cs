@@ -151,7 +151,8 @@ public abstract partial class DtlsOptions
     /// <see cref="DtlsMetrics"/>), as ASP.NET Core's Kestrel takes <see cref="IMeterFactory"/> from
     /// dependency injection. Null (the default): the process-wide <c>OpenSsl.Dtls</c> meter made
     /// without a factory, which <c>dotnet-counters</c>, OpenTelemetry and any <see cref="MeterListener"/>
-    /// see by name. The meter is created once, when the <see cref="DtlsContext"/> is created.
+    /// see by name. The meter is created once, when the <see cref="DtlsContext"/> is created; the
+    /// factory owns it (disposing the factory ends its measurements). Instruments are recorded from any thread.
     /// </summary>
     public IMeterFactory? MeterFactory { get; set; }
 
@@ -161,7 +162,8 @@ public abstract partial class DtlsOptions
     /// <see cref="TimeProvider.System"/>. OpenSSL keeps its own retransmission deadline on the wall
     /// clock (<c>DTLSv1_get_timeout(3)</c>), which no <see cref="TimeProvider"/> moves: a lost flight
     /// is resent only once both this provider's time and the real time have reached it (see the README,
-    /// "Metrics, traces and logs"). Never null.
+    /// "Metrics, traces and logs"). Null is refused when the context is created (an
+    /// <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> is "TimeProvider").
     /// </summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

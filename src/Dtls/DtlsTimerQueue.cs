@@ -96,8 +96,9 @@ internal sealed class DtlsTimerQueue
     private void Arm(long due)
     {
         _armedFor = due;
-        // At least 1 ms, never 0: a provider's timer may fire a zero due time inside Change, under _gate.
-        long ms = Math.Max(1, (long)_time.GetElapsedTime(_time.GetTimestamp(), due).TotalMilliseconds + 1);
+        // Rounded up (never early), and at least 1 ms, never 0: a provider's timer may fire a zero due
+        // time inside Change, under _gate.
+        long ms = Math.Max(1, (long)Math.Ceiling(_time.GetElapsedTime(_time.GetTimestamp(), due).TotalMilliseconds));
         _timer.Change(TimeSpan.FromMilliseconds(ms), Timeout.InfiniteTimeSpan);
     }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -174,6 +175,50 @@ public class TelemetryTests
             Assert.That(handshakes[1].Status, Is.EqualTo(ActivityStatusCode.Error));
             Assert.That(handshakes[1].GetTagItem("error.type"), Is.EqualTo("certificate_chain"));
         });
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task A_clients_HandshakeTimeout_runs_on_its_TimeProvider_and_is_measured_as_a_timeout([Values(5, 30, 120)] int timeoutSeconds, CancellationToken ct)
+    {
+        TimeSpan timeout = TimeSpan.FromSeconds(timeoutSeconds);
+        using Socket silent = RawSocket(); // a bound socket that never answers
+        var clock = new FakeTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var durations = new MetricCollector<double>(meters, DtlsMetrics.MeterName, DtlsMetrics.ClientHandshakeDuration);
+        var options = new DtlsClientOptions { TrustedCertificates = [Certificate], TargetHost = Host, HandshakeTimeout = timeout, TimeProvider = clock, MeterFactory = meters };
+        var real = Stopwatch.StartNew();
+        Task<DtlsSession> connecting = DtlsClient.ConnectAsync(silent.LocalEndPoint!, options, ct);
+        Assert.That(await ReceiveAsync(silent, TimeSpan.FromSeconds(5), ct), Is.Not.Null, "the ClientHello went out: the deadline is set");
+
+        clock.Advance(timeout - TimeSpan.FromMilliseconds(1));
+        Assert.That(connecting.IsCompleted, Is.False, "not before HandshakeTimeout on the provider's clock");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Exception? failure = null;
+        try
+        {
+            await (await connecting.WaitAsync(TimeSpan.FromSeconds(5), ct)).DisposeAsync();
+        }
+        catch (TimeoutException e)
+        {
+            failure = e;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(failure, Is.Not.Null.And.Message.Contain($"{timeoutSeconds} s (HandshakeTimeout)"));
+            Assert.That(real.Elapsed, Is.LessThan(timeout), "no real waiting for the timeout");
+            CollectedMeasurement<double> measured = durations.GetMeasurementSnapshot().Single();
+            Assert.That(measured.Tags["error.type"], Is.EqualTo("timeout"));
+            Assert.That(measured.Value, Is.EqualTo(timeout.TotalSeconds).Within(0.001), "the duration is on the provider's clock too");
+        });
+    }
+
+    [Test]
+    public void A_null_TimeProvider_is_refused_at_creation_with_the_setting_named()
+    {
+        Assert.That(() => new DtlsContext(new DtlsClientOptions { TimeProvider = null! }), Throws.ArgumentException.With.Property(nameof(ArgumentException.ParamName)).EqualTo("TimeProvider"));
+        Assert.That(() => new DtlsContext(new DtlsServerOptions { Certificate = Certificate, TimeProvider = null! }), Throws.ArgumentException.With.Property(nameof(ArgumentException.ParamName)).EqualTo("TimeProvider"));
     }
 
     private static long Sum(MetricCollector<long> collector) => collector.GetMeasurementSnapshot().Sum(m => m.Value);
