@@ -59,7 +59,7 @@ internal static class CoapServerHost
             {
                 LocalEndPoint = new IPEndPoint(address, settings.Port),
                 ServerOptions = serverOptions,
-                Logger = loggers.CreateLogger("OpenSsl.Dtls.DtlsListener"),
+                LoggerFactory = loggers,
             });
         }
         catch (ArgumentException e)

@@ -303,7 +303,7 @@ internal static class EchoServerHost
             MaxSessions = settings.MaxSessions > 0 ? settings.MaxSessions : defaults.MaxSessions,
             IdleTimeout = settings.IdleTimeout > TimeSpan.Zero ? settings.IdleTimeout : defaults.IdleTimeout,
             ReceiveLoops = settings.ReceiveLoops,
-            Logger = loggers.CreateLogger("OpenSsl.Dtls.DtlsListener"),
+            LoggerFactory = loggers,
         };
     }
 

@@ -6,7 +6,7 @@ namespace OpenSsl.Dtls;
 
 /// <summary>
 /// Our datagram BIO (docs/architecture.md): what OpenSSL writes becomes datagrams of whole records
-/// within the MTU (<see cref="DatagramPacker"/>), each one call to the session's <see cref="IDatagramSender"/>; each read takes the one datagram the session is processing. It
+/// within the MTU (<see cref="DatagramPacker"/>), each one call to the session's <see cref="DtlsDatagramTransport.Send"/>; each read takes the one datagram the session is processing. It
 /// answers the datagram ctrls, since a BIO that ignores them makes OpenSSL fall back to tiny MTUs
 /// (rust-openssl issue 1155). A memory BIO would not do: it loses datagram boundaries.
 /// </summary>

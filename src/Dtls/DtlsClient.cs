@@ -61,13 +61,63 @@ public static class DtlsClient
             throw new ArgumentException("DtlsClient needs a client context.", nameof(context));
         }
 
-        IPEndPoint[] candidates = await ResolveAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        if (candidates.Length == 1)
+        Microsoft.Extensions.Logging.ILogger logger = context.Telemetry.ClientLogger;
+        try
         {
-            return await ConnectOneAsync(candidates[0], context, cancellationToken).ConfigureAwait(false);
+            IPEndPoint[] candidates = await ResolveAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            SessionLog.Connecting(logger, endpoint, candidates.Length);
+            return candidates.Length == 1
+                ? await ConnectOneAsync(candidates[0], context, cancellationToken).ConfigureAwait(false)
+                : await ConnectFirstAsync(candidates, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (LogFailure(logger, endpoint, e))
+        {
+            throw; // not reached: the filter logs and declines
+        }
+    }
+
+    private static bool LogFailure(Microsoft.Extensions.Logging.ILogger logger, EndPoint endpoint, Exception e)
+    {
+        SessionLog.ConnectFailed(logger, endpoint, e);
+        return false;
+    }
+
+    /// <summary>
+    /// Runs the client handshake over a datagram transport the caller drives (a WebRTC ICE socket
+    /// behind an RFC 7983 demultiplexer, a tunnel, an <see cref="InMemoryDtlsTransport"/>): a session is
+    /// created on <paramref name="transport"/> with <paramref name="context"/>, and the caller keeps
+    /// delivering the datagrams it receives with <see cref="DtlsDatagramTransport.Deliver"/>. The returned
+    /// session owns the transport; if the handshake fails, the session and the transport are disposed.
+    /// </summary>
+    /// <param name="transport">A transport that carries no other session.</param>
+    /// <param name="context">A client context; it stays the caller's (dispose it after the session).</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    /// <exception cref="ArgumentException">The context is a server context, or it validates certificates without a <see cref="DtlsClientOptions.TargetHost"/> over a transport without an IP endpoint.</exception>
+    /// <exception cref="InvalidOperationException">The transport already carries a session.</exception>
+    /// <exception cref="DtlsAuthenticationException">The server's certificate was rejected; the exception says which check failed.</exception>
+    /// <exception cref="DtlsException">The handshake failed, or the transport reported it closed (<see cref="DtlsDatagramTransport.ReportClosed"/>).</exception>
+    /// <exception cref="TimeoutException">The server did not answer within <see cref="DtlsOptions.HandshakeTimeout"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static async Task<DtlsSession> ConnectAsync(DtlsDatagramTransport transport, DtlsContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.IsServer)
+        {
+            throw new ArgumentException("DtlsClient needs a client context.", nameof(context));
         }
 
-        return await ConnectFirstAsync(candidates, context, cancellationToken).ConfigureAwait(false);
+        var session = new DtlsSession(context, transport);
+        try
+        {
+            await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static async Task<IPEndPoint[]> ResolveAsync(EndPoint endpoint, CancellationToken cancellationToken)
@@ -130,7 +180,7 @@ public static class DtlsClient
         try
         {
             await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            session = new DtlsSession(context, new ConnectedSocketDriver(socket, ownsSocket: true), ownsTransport: true);
+            session = new DtlsSession(context, new ConnectedSocketDriver(socket, ownsSocket: true));
             await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
             return session;
         }

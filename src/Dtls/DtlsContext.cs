@@ -56,7 +56,13 @@ public sealed class DtlsContext : IDisposable
     {
     }
 
-    private DtlsContext(DtlsOptions options)
+    /// <summary>A listener's server context: the listener's logger factory, meter factory and clock where it has them, else the options'.</summary>
+    internal DtlsContext(DtlsServerOptions options, Microsoft.Extensions.Logging.ILoggerFactory? loggers, System.Diagnostics.Metrics.IMeterFactory? meters, TimeProvider? time)
+        : this(options, TelemetryOf(options, loggers, meters, time))
+    {
+    }
+
+    private DtlsContext(DtlsOptions options, DtlsTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         OpenSslLibrary.EnsureLoaded();
@@ -65,6 +71,7 @@ public sealed class DtlsContext : IDisposable
         options = options.Snapshot();
         OptionRules.Validate(options);
         Settings = options;
+        Telemetry = telemetry ?? TelemetryOf(options, null, null, null);
         _pskIdentity = OptionRules.ClientPskIdentity(options);
         _alpnWire = EncodeAlpn(options.ApplicationProtocols);
         _pins = options.PinnedCertificateSha256.Select(NormalizeFingerprint).ToHashSet(StringComparer.Ordinal);
@@ -84,6 +91,9 @@ public sealed class DtlsContext : IDisposable
                 _handle.Dispose();
             }
         }
+
+        OpenSslLog.LoadedOnce(Telemetry.ContextLogger);
+        SessionLog.ContextCreated(Telemetry.ContextLogger, options.IsServer ? "server" : "client", options.MinimumProtocol, options.MaximumProtocol);
     }
 
     /// <summary>
@@ -99,6 +109,9 @@ public sealed class DtlsContext : IDisposable
     internal DtlsOptions Settings { get; }
 
     internal SafeSslContextHandle Handle => _handle;
+
+    /// <summary>The loggers, instruments, clock and timer queue taken from the options at creation.</summary>
+    internal DtlsTelemetry Telemetry { get; }
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -126,6 +139,13 @@ public sealed class DtlsContext : IDisposable
 
         _handle.Dispose();
         _clientSessions?.Dispose();
+    }
+
+    private static DtlsTelemetry TelemetryOf(DtlsOptions options, Microsoft.Extensions.Logging.ILoggerFactory? loggers, System.Diagnostics.Metrics.IMeterFactory? meters, TimeProvider? time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        TimeProvider clock = time ?? options.TimeProvider ?? throw SettingErrors.Invalid(nameof(options.TimeProvider), "TimeProvider must not be null (the default is TimeProvider.System).");
+        return new DtlsTelemetry(loggers ?? options.LoggerFactory, meters ?? options.MeterFactory, clock);
     }
 
     private void Configure(DtlsOptions o)

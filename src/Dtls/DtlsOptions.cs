@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 
 namespace OpenSsl.Dtls;
 
@@ -133,6 +135,37 @@ public abstract partial class DtlsOptions
 
     /// <summary>Largest number of received plaintext datagrams a session queues before it drops new ones. Default 256.</summary>
     public int ReceiveQueueCapacity { get; set; } = 256;
+
+    /// <summary>
+    /// Creates the loggers of the context and of its sessions and clients: categories
+    /// <c>OpenSsl.Dtls.DtlsContext</c>, <c>OpenSsl.Dtls.DtlsSession</c> and <c>OpenSsl.Dtls.DtlsClient</c>
+    /// (handshake completion and failure and alerts at Debug, application callbacks that threw at
+    /// Warning). Loggers are created once, when the <see cref="DtlsContext"/> is created, and called
+    /// from any thread (the receive loop, the timer queue, the caller's). Null (the default) logs nothing.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Creates the <c>OpenSsl.Dtls</c> meter (<see cref="DtlsMetrics.MeterName"/>) that the context's
+    /// sessions record into (handshake durations, active sessions and handshakes, retransmissions; see
+    /// <see cref="DtlsMetrics"/>), as ASP.NET Core's Kestrel takes <see cref="IMeterFactory"/> from
+    /// dependency injection. Null (the default): the process-wide <c>OpenSsl.Dtls</c> meter made
+    /// without a factory, which <c>dotnet-counters</c>, OpenTelemetry and any <see cref="MeterListener"/>
+    /// see by name. The meter is created once, when the <see cref="DtlsContext"/> is created; the
+    /// factory owns it (disposing the factory ends its measurements). Instruments are recorded from any thread.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>
+    /// The clock and timers of the context's sessions: the <see cref="HandshakeTimeout"/> deadline, the
+    /// retransmission timer queue, and the handshake durations in metrics and traces. Default
+    /// <see cref="TimeProvider.System"/>. OpenSSL keeps its own retransmission deadline on the wall
+    /// clock (<c>DTLSv1_get_timeout(3)</c>), which no <see cref="TimeProvider"/> moves: a lost flight
+    /// is resent only once both this provider's time and the real time have reached it (see the README,
+    /// "Metrics, traces and logs"). Null is refused when the context is created (an
+    /// <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> is "TimeProvider").
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     internal abstract bool IsServer { get; }
 }

@@ -20,14 +20,21 @@ public sealed partial class DtlsSession
                     : "ConnectAsync needs a session made from a client DtlsContext.");
             }
 
+            if (_state == SessionState.Failed && _failure is DtlsException closed)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(closed); // the transport reported it closed before the handshake started
+            }
+
             if (_state != SessionState.Created)
             {
                 throw new InvalidOperationException("The handshake has already been started on this session.");
             }
 
             _state = SessionState.Handshaking;
-            _handshakeDeadline = After(_context.Settings.HandshakeTimeout);
+            _transport.OnHandshakeStarted();
+            _handshakeDeadline = Telemetry.After(_context.Settings.HandshakeTimeout);
             handshake = _handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            BeginHandshakeTelemetry();
             DriveHandshake();
         }
 
@@ -90,15 +97,18 @@ public sealed partial class DtlsSession
         if (result > 0)
         {
             Interlocked.Increment(ref _retransmissions);
+            CountRetransmission();
         }
     }
 
     private void ScheduleTimer()
     {
         DTLSv1_get_timeout(_ssl, out TimeSpan timer);
-        long due = timer == Timeout.InfiniteTimeSpan ? _handshakeDeadline : Math.Min(After(timer), _handshakeDeadline);
+        // DTLSv1_get_timeout(3) is what is left of OpenSSL's own deadline on the wall clock; our queue
+        // calls back on the context's TimeProvider (README, "Metrics, traces and logs": which clock is which).
+        long due = timer == Timeout.InfiniteTimeSpan ? _handshakeDeadline : Math.Min(Telemetry.After(timer), _handshakeDeadline);
         Interlocked.Exchange(ref _timerDue, due);
-        DtlsTimerQueue.Shared.Schedule(this, due);
+        Telemetry.Timers.Schedule(this, due);
     }
 
     void IDtlsTimerTarget.OnTimer()
@@ -112,7 +122,7 @@ public sealed partial class DtlsSession
 
             try
             {
-                if (Now >= _handshakeDeadline)
+                if (Telemetry.Now >= _handshakeDeadline)
                 {
                     throw HandshakeTimedOut();
                 }
@@ -139,6 +149,7 @@ public sealed partial class DtlsSession
     {
         if (_state == SessionState.Handshaking)
         {
+            EndHandshakeTelemetry(e);
             _state = SessionState.Failed;
             _failure = e;
             Interlocked.Exchange(ref _timerDue, 0);
@@ -150,7 +161,7 @@ public sealed partial class DtlsSession
 
     private TimeoutException HandshakeTimedOut() =>
         new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Settings.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
-            + (_sender.TransientErrorSummary ?? PossibleSilenceCauses));
+            + (_transport.TransientErrorSummary ?? PossibleSilenceCauses));
 
     private string PossibleSilenceCauses => _context.IsServer
         ? "The client stopped answering."
@@ -196,6 +207,7 @@ public sealed partial class DtlsSession
         }
 
         ErrorQueue.Clear();
+        EndHandshakeTelemetry(null);
     }
 
     private static readonly HashSet<int> CertificateAlerts = [42, 43, 44, 45, 46, 48];

@@ -83,9 +83,9 @@ public sealed partial class DtlsSession
         alert[14] = description;
         try
         {
-            _sender.Send(alert);
+            SendDatagram(alert);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or DtlsException)
         {
             // The peer then learns of it at its handshake timeout.
         }

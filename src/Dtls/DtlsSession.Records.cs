@@ -327,6 +327,43 @@ public sealed partial class DtlsSession
         }
     }
 
+    /// <summary>
+    /// The owner of the transport reported it closed (<see cref="DtlsDatagramTransport.ReportClosed"/>):
+    /// as <see cref="OnTransportFailed"/>, and a handshake not yet started fails when it starts.
+    /// </summary>
+    internal void OnTransportClosed(DtlsException e)
+    {
+        lock (_lock)
+        {
+            if (_state == SessionState.Created)
+            {
+                _state = SessionState.Failed;
+                _failure = e;
+            }
+
+            FailHandshakeLocked(e);
+            _received.Writer.TryComplete(e);
+        }
+    }
+
+    /// <summary>
+    /// One datagram to the transport. A transport's own exception other than a socket's (which
+    /// <see cref="RethrowCallbackException"/> turns into a <see cref="DtlsException"/>) becomes a
+    /// <see cref="DtlsException"/> here, so that a caller's transport cannot throw arbitrary types
+    /// through <see cref="SendAsync"/> or a handshake.
+    /// </summary>
+    private void SendDatagram(ReadOnlySpan<byte> datagram)
+    {
+        try
+        {
+            _transport.Send(datagram);
+        }
+        catch (Exception e) when (e is not (SocketException or ObjectDisposedException or DtlsException))
+        {
+            throw new DtlsException($"The transport under the DTLS session with {RemoteEndPoint?.ToString() ?? "its peer"} failed to send: {e.Message}", e);
+        }
+    }
+
     /// <summary>Our BIO's read: hands OpenSSL the datagram being processed, once; -1 when there is none.</summary>
     internal unsafe int TakeInbound(Span<byte> destination)
     {
@@ -389,7 +426,7 @@ public sealed partial class DtlsSession
         {
             try
             {
-                _sender.Send(_outboundTail.AsSpan(0, _outboundTailLength));
+                SendDatagram(_outboundTail.AsSpan(0, _outboundTailLength));
             }
             finally
             {
@@ -412,7 +449,7 @@ public sealed partial class DtlsSession
                 return;
             }
 
-            _sender.Send(records.Slice(0, length));
+            SendDatagram(records.Slice(0, length));
             records = records.Slice(length);
         }
     }

@@ -13,7 +13,7 @@ namespace OpenSsl.Dtls;
 
 /// <summary>
 /// Steps 2 and 3 of the classic recipe: one DTLS association with one peer. Create it over a
-/// connected UDP socket, run <see cref="ConnectAsync"/> (client) or <see cref="AcceptAsync"/>
+/// connected UDP socket (or any <see cref="DtlsDatagramTransport"/>), run <see cref="ConnectAsync"/> (client) or <see cref="AcceptAsync"/>
 /// (server), then send and receive whole datagrams. Sends and receives may run concurrently; each
 /// session serialises its own OpenSSL calls, and different sessions run in parallel.
 /// </summary>
@@ -24,8 +24,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private readonly DtlsContext _context;
     private readonly SafeSslHandle _ssl;
     private readonly Lock _lock = new();
-    private readonly IDatagramSender _sender;
-    private readonly IDisposable? _ownedTransport;
+    private readonly DtlsDatagramTransport _transport;
     private DtlsContext? _ownedContext;
     private readonly Channel<PooledDatagram> _received;
     private readonly Lock _receiveGate = new();
@@ -61,20 +60,39 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <exception cref="ArgumentException">The socket is not a connected UDP socket over IPv4 or IPv6.</exception>
     /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
     public DtlsSession(DtlsContext context, Socket socket)
-        : this(context, new ConnectedSocketDriver(CheckSocket(socket), ownsSocket: false), ownsTransport: true)
+        : this(context, new ConnectedSocketDriver(CheckSocket(socket), ownsSocket: false))
+    {
+    }
+
+    /// <summary>
+    /// Creates a session over a datagram transport the caller drives (see <see cref="DtlsDatagramTransport"/>):
+    /// the session sends through <see cref="DtlsDatagramTransport.Send"/>, and the caller delivers each
+    /// datagram received from the peer with <see cref="DtlsDatagramTransport.Deliver"/> once
+    /// <see cref="ConnectAsync"/> or <see cref="AcceptAsync"/> has started. This is how a WebRTC
+    /// application runs DTLS on its ICE socket (RFC 7983 §7 demultiplexing), and how
+    /// <see cref="InMemoryDtlsTransport"/> pairs two sessions without sockets. The session owns the
+    /// transport from here on: disposing the session (or a failed constructor) disposes it.
+    /// </summary>
+    /// <param name="context">A client context for <see cref="ConnectAsync"/>, a server context for <see cref="AcceptAsync"/>.</param>
+    /// <param name="transport">A transport that carries no other session.</param>
+    /// <exception cref="ArgumentException">A client context that validates certificates has no <see cref="DtlsClientOptions.TargetHost"/>, and the transport has no IP <see cref="DtlsDatagramTransport.RemoteEndPoint"/> to check the certificate against.</exception>
+    /// <exception cref="InvalidOperationException">The transport already carries a session.</exception>
+    /// <exception cref="ObjectDisposedException">The context or the transport was disposed.</exception>
+    public DtlsSession(DtlsContext context, DtlsDatagramTransport transport)
+        : this(context, transport, receiveQueueCapacity: 0)
     {
     }
 
     // receiveQueueCapacity: the receive queue's bound; 0 keeps DtlsOptions.ReceiveQueueCapacity
-    // (DtlsListener passes its MaxQueuedDatagramsPerSession).
-    internal DtlsSession(DtlsContext context, IDatagramSender sender, bool ownsTransport, int receiveQueueCapacity = 0)
+    // (DtlsListener passes its MaxQueuedDatagramsPerSession). The session owns the transport.
+    internal DtlsSession(DtlsContext context, DtlsDatagramTransport transport, int receiveQueueCapacity)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(transport);
+        transport.ThrowIfUnavailable();
         _context = context;
-        _sender = sender;
+        _transport = transport;
         _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Settings);
-        _ownedTransport = ownsTransport ? sender as IDisposable : null;
         _received = Channel.CreateBounded<PooledDatagram>(
             new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
             dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
@@ -91,7 +109,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             SSL_set_app_data(_ssl, GCHandle.ToIntPtr(_self));
             AttachBio();
             ConfigureSsl(out _resumptionKey);
-            (sender as ConnectedSocketDriver)?.Start(this);
+            transport.Attach(this);
             ok = true;
         }
         finally
@@ -101,6 +119,8 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
                 Release();
             }
         }
+
+        transport.OnAttached(this);
     }
 
     private enum SessionState
@@ -150,10 +170,10 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     public int MaxDatagramPayload { get; private set; }
 
     /// <summary>The local endpoint of the socket.</summary>
-    public EndPoint? LocalEndPoint => _sender.LocalEndPoint;
+    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
 
-    /// <summary>The peer's endpoint.</summary>
-    public EndPoint? RemoteEndPoint => _sender.RemoteEndPoint;
+    /// <summary>The peer's endpoint; null over a transport without one (<see cref="DtlsDatagramTransport.RemoteEndPoint"/>).</summary>
+    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
 
     /// <summary>Received datagrams dropped because the receive queue was full.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _droppedDatagrams);
@@ -172,7 +192,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     internal string? ExpectedHost { get; private set; }
 
-    internal int HeaderOverhead => _sender.HeaderOverhead;
+    internal int HeaderOverhead => _transport.HeaderOverhead;
 
     long IDtlsTimerTarget.TimerDue => Interlocked.Read(ref _timerDue);
 
@@ -225,6 +245,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         var client = (DtlsClientOptions)options;
         IPEndPoint? remote = RemoteEndPoint as IPEndPoint;
         ExpectedHost = client.TargetHost ?? remote?.Address.ToString();
+        if (ExpectedHost is null && !client.InsecureSkipCertificateValidation)
+        {
+            // Without a name or an address there is nothing to check the certificate's subject against.
+            throw SettingErrors.Invalid(nameof(client.TargetHost), $"The transport has no IP endpoint ({_transport.GetType().Name}), so set TargetHost: the server's certificate is checked against it.");
+        }
         if (ExpectedHost is not null && !client.InsecureSkipCertificateValidation)
         {
             ErrorQueue.ThrowIfNotOne(SSL_set1_host(_ssl, ExpectedHost), "SSL_set1_host");
@@ -299,6 +324,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             }
 
             _failure ??= new ObjectDisposedException(nameof(DtlsSession));
+            if (_state == SessionState.Handshaking)
+            {
+                EndHandshakeTelemetry(new ObjectDisposedException(nameof(DtlsSession)));
+            }
+
+            EndSessionTelemetry();
             _state = SessionState.Disposed;
             Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
@@ -332,7 +363,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     private void Release()
     {
-        _ownedTransport?.Dispose();
+        _transport.Dispose();
         lock (_lock)
         {
             // SSL_free also frees the BIO; only then may the GCHandle its callbacks use go away.
@@ -379,6 +410,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     {
         _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
         _abandoned |= !openSslAborts;
+        SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
     }
 
     // Set when a callback failed where OpenSSL goes on regardless: what OpenSSL writes is not sent.
@@ -422,6 +454,8 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         {
             _lastAlert = alert;
         }
+
+        LogAlert(alert);
     }
 
     private DtlsAlert? _lastAlert;
@@ -455,8 +489,4 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             ArrayPool<byte>.Shared.Return(Buffer);
         }
     }
-
-    private static long Now => Stopwatch.GetTimestamp();
-
-    private static long After(TimeSpan span) => Now + (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

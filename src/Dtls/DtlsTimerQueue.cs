@@ -1,11 +1,11 @@
-using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace OpenSsl.Dtls;
 
 /// <summary>Something that wants a call back at a point in time (a retransmission or a deadline).</summary>
 internal interface IDtlsTimerTarget
 {
-    /// <summary>The <see cref="Stopwatch"/> timestamp this target currently wants to be called at, or 0 for none.</summary>
+    /// <summary>The timestamp (of its queue's <see cref="TimeProvider.GetTimestamp"/>) this target currently wants to be called at, or 0 for none.</summary>
     long TimerDue { get; }
 
     /// <summary>Called on a thread-pool thread at or after <see cref="TimerDue"/>.</summary>
@@ -13,9 +13,11 @@ internal interface IDtlsTimerTarget
 }
 
 /// <summary>
-/// One timer for every session in the process (docs/architecture.md, timers): a priority queue of due times served by a
-/// single <see cref="Timer"/> that is armed only while something is due, so an idle process spends
-/// no CPU. A target whose <see cref="IDtlsTimerTarget.TimerDue"/> moved is skipped when its stale
+/// One timer for every session in the process that uses the same <see cref="TimeProvider"/>
+/// (docs/architecture.md, timers): a priority queue of due times (that provider's timestamps) served
+/// by a single timer of that provider, armed only while something is due, so an idle process spends
+/// no CPU. <see cref="Shared"/> serves <see cref="TimeProvider.System"/>; <see cref="For"/> gives
+/// every other provider (a test's FakeTimeProvider) a queue of its own, kept as long as the provider. A target whose <see cref="IDtlsTimerTarget.TimerDue"/> moved is skipped when its stale
 /// entry comes up; stale entries are also purged whenever the queue has doubled since the last purge,
 /// so that they do not keep finished sessions reachable until their time passes.
 /// </summary>
@@ -23,17 +25,33 @@ internal interface IDtlsTimerTarget
 internal sealed class DtlsTimerQueue
 #pragma warning restore CA1001
 {
-    public static readonly DtlsTimerQueue Shared = new();
+    public static readonly DtlsTimerQueue Shared = new(TimeProvider.System);
+
+    private static readonly ConditionalWeakTable<TimeProvider, DtlsTimerQueue> Others = new();
 
     private readonly Lock _gate = new();
     private readonly PriorityQueue<IDtlsTimerTarget, long> _queue = new();
-    private readonly Timer _timer;
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
     private long _armedFor = long.MaxValue;
     private int _purgeAt = MinimumPurge;
 
     private const int MinimumPurge = 1024;
 
-    private DtlsTimerQueue() => _timer = new Timer(_ => Fire(), null, Timeout.Infinite, Timeout.Infinite);
+    private DtlsTimerQueue(TimeProvider time)
+    {
+        _time = time;
+        // Not the creator's ExecutionContext: callbacks must not run inside whatever Activity or
+        // logging scope happened to be current when the first session of the process started.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _timer = time.CreateTimer(_ => Fire(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>The queue of <paramref name="time"/>.</summary>
+    public static DtlsTimerQueue For(TimeProvider time) =>
+        ReferenceEquals(time, TimeProvider.System) ? Shared : Others.GetValue(time, t => new DtlsTimerQueue(t));
 
     public void Schedule(IDtlsTimerTarget target, long due)
     {
@@ -78,8 +96,10 @@ internal sealed class DtlsTimerQueue
     private void Arm(long due)
     {
         _armedFor = due;
-        long ms = Math.Max(0, (long)Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due).TotalMilliseconds + 1);
-        _timer.Change(ms, Timeout.Infinite);
+        // Rounded up (never early), and at least 1 ms, never 0: a provider's timer may fire a zero due
+        // time inside Change, under _gate.
+        long ms = Math.Max(1, (long)Math.Ceiling(_time.GetElapsedTime(_time.GetTimestamp(), due).TotalMilliseconds));
+        _timer.Change(TimeSpan.FromMilliseconds(ms), Timeout.InfiniteTimeSpan);
     }
 
     private void Fire()
@@ -87,7 +107,7 @@ internal sealed class DtlsTimerQueue
         List<IDtlsTimerTarget>? due = null;
         lock (_gate)
         {
-            long now = Stopwatch.GetTimestamp();
+            long now = _time.GetTimestamp();
             while (_queue.TryPeek(out IDtlsTimerTarget? target, out long when) && when <= now)
             {
                 _queue.Dequeue();

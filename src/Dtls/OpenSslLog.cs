@@ -13,10 +13,10 @@ internal static partial class OpenSslLog
 {
     private static int _logged;
 
-    /// <summary>Logs the loaded OpenSSL at Information the first time any caller gets here; later calls do nothing.</summary>
+    /// <summary>Logs the loaded OpenSSL at Information the first time a caller whose logger has Information enabled gets here; later calls do nothing.</summary>
     public static void LoadedOnce(ILogger logger)
     {
-        if (Interlocked.Exchange(ref _logged, 1) == 0)
+        if (logger.IsEnabled(LogLevel.Information) && Interlocked.Exchange(ref _logged, 1) == 0)
         {
             OpenSslLibraryInfo info = OpenSslLibrary.Info;
             Loaded(logger, info.VersionText, info.LibSslPath, info.LibCryptoPath, info.Source);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -177,28 +178,41 @@ public class CookieExchangeTests
 
     [Test]
     [CancelAfter(20_000)]
-    public async Task An_expired_cookie_is_refused_after_two_rotations_and_a_fresh_one_starts_the_handshake(CancellationToken ct)
+    public async Task An_expired_cookie_is_refused_after_two_rotations_and_a_fresh_one_starts_the_handshake([Values(1, 60, 300)] int rotationSeconds, CancellationToken ct)
     {
-        TimeSpan rotation = TimeSpan.FromMilliseconds(300);
-        await using DtlsListener listener = DtlsListener.Listen(Options(cookieRotation: rotation));
+        // The listener's clock is a FakeTimeProvider: the rotations pass without waiting. The lifetime
+        // (10 minutes, the most allowed) is at least two rotations, so only the rotation refuses the cookie.
+        TimeSpan rotation = TimeSpan.FromSeconds(rotationSeconds);
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(ServerOptions(handshakeTimeout: TimeSpan.FromHours(1)), cookieRotation: rotation, cookieLifetime: TimeSpan.FromMinutes(10));
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         using Socket raw = RawSocket();
         byte[] hello = await RawDtls.ClientHelloAsync();
         byte[] cookie = await RawDtls.GetCookieAsync(raw, listener.LocalEndPoint, ct);
+        using Socket early = RawSocket();
+        byte[] earlyCookie = await RawDtls.GetCookieAsync(early, listener.LocalEndPoint, ct);
 
-        // A cookie lives between one and two rotation periods.
-        await Task.Delay(rotation * 2 + TimeSpan.FromMilliseconds(100), ct);
+        // A cookie lives between one and two rotation periods: after one period it still verifies...
+        clock.Advance(rotation);
+        await early.SendToAsync(RawDtls.WithCookie(hello, earlyCookie), listener.LocalEndPoint, ct);
+        Assert.That(RawDtls.IsHandshake(await ReceiveAsync(early, TimeSpan.FromSeconds(5), ct), RawDtls.HandshakeServerHello), Is.True, "one rotation later the cookie still verifies (previous key)");
+        Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(1));
+
+        // ...and after two it does not.
+        clock.Advance(rotation);
         await raw.SendToAsync(RawDtls.WithCookie(hello, cookie), listener.LocalEndPoint, ct);
         byte[]? reply = await ReceiveAsync(raw, TimeSpan.FromSeconds(5), ct);
         Assert.That(RawDtls.IsHandshake(reply, RawDtls.HandshakeHelloVerifyRequest), Is.True, "an expired cookie gets a new HelloVerifyRequest");
         Assert.That(listener.Statistics.CookiesRejected, Is.EqualTo(1));
-        Assert.That(listener.Statistics.HandshakesStarted, Is.Zero);
+        Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(1));
 
         // The cookie in that HelloVerifyRequest is fresh: used at once, it starts the handshake.
         await raw.SendToAsync(RawDtls.WithCookie(hello, RawDtls.CookieOf(reply!)), listener.LocalEndPoint, ct);
         byte[]? serverHello = await ReceiveAsync(raw, TimeSpan.FromSeconds(5), ct);
         Assert.That(RawDtls.IsHandshake(serverHello, RawDtls.HandshakeServerHello), Is.True, "a valid cookie gets the ServerHello flight");
-        Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(1));
-        Assert.That(listener.Statistics.PendingHandshakes, Is.EqualTo(1));
+        Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(2));
+        Assert.That(listener.Statistics.PendingHandshakes, Is.EqualTo(2), listener.Statistics.ToString());
     }
 
     [Test]

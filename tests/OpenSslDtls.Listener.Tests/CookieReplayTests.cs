@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -49,7 +50,11 @@ public class CookieReplayTests
     [CancelAfter(40_000)]
     public async Task A_new_handshake_with_a_valid_cookie_from_a_live_address_runs_beside_the_session_and_replaces_it_only_when_complete(CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(2))));
+        // The listener's clock is a FakeTimeProvider: the attacker's handshake times out when the test says.
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(30)));
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         await using EchoServer echo = EchoServer.Start(listener);
         await using var relay = new UdpRelay(listener.LocalEndPoint);
         using DtlsContext clientContext = ClientContext();
@@ -73,6 +78,7 @@ public class CookieReplayTests
             await EchoAsync(client.Session, [2, (byte)i], ct);
         }
 
+        clock.Advance(TimeSpan.FromSeconds(30));
         Assert.That(await WaitUntilAsync(() => listener.Statistics.PendingHandshakes == 0, TimeSpan.FromSeconds(10), ct), Is.True, "the attacker's handshake times out");
         DtlsListenerStatistics stats = listener.Statistics;
         Assert.That(stats.SessionsReplaced, Is.Zero);
@@ -97,16 +103,28 @@ public class CookieReplayTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task A_cookie_older_than_CookieLifetime_is_refused_and_a_fresh_one_starts_the_handshake(CancellationToken ct)
+    public async Task A_cookie_older_than_CookieLifetime_is_refused_and_a_fresh_one_starts_the_handshake([Values(1, 30, 600)] int lifetimeSeconds, CancellationToken ct)
     {
-        TimeSpan lifetime = TimeSpan.FromSeconds(1);
-        await using DtlsListener listener = DtlsListener.Listen(Options(cookieLifetime: lifetime));
+        // The listener's clock is a FakeTimeProvider (starting on a whole second): the lifetime passes
+        // without waiting. The rotation (an hour) is longer than any lifetime, so only the lifetime refuses.
+        TimeSpan lifetime = TimeSpan.FromSeconds(lifetimeSeconds);
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(cookieLifetime: lifetime, cookieRotation: TimeSpan.FromHours(1));
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         using var raw = RawSocket();
+        using var onTime = RawSocket();
         byte[] hello = await RawDtls.ClientHelloAsync();
         byte[] cookie = await RawDtls.GetCookieAsync(raw, listener.LocalEndPoint, ct);
+        byte[] onTimeCookie = await RawDtls.GetCookieAsync(onTime, listener.LocalEndPoint, ct);
 
-        // The cookie carries its issue time in whole seconds: past the lifetime plus one second it is refused.
-        await Task.Delay(lifetime + TimeSpan.FromSeconds(1.1), ct);
+        // The cookie carries its issue time in whole seconds: exactly the lifetime old it verifies...
+        clock.Advance(lifetime);
+        await onTime.SendToAsync(RawDtls.WithCookie(hello, onTimeCookie), listener.LocalEndPoint, ct);
+        Assert.That(RawDtls.IsHandshake(await ReceiveAsync(onTime, TimeSpan.FromSeconds(5), ct), RawDtls.HandshakeServerHello), Is.True, "a cookie exactly CookieLifetime old verifies");
+
+        // ...one second more and it is refused.
+        clock.Advance(TimeSpan.FromSeconds(1));
         await raw.SendToAsync(RawDtls.WithCookie(hello, cookie), listener.LocalEndPoint, ct);
         byte[]? reply = await ReceiveAsync(raw, TimeSpan.FromSeconds(5), ct);
         Assert.That(RawDtls.IsHandshake(reply, RawDtls.HandshakeHelloVerifyRequest), Is.True, "an expired cookie gets a new HelloVerifyRequest");
@@ -114,6 +132,6 @@ public class CookieReplayTests
 
         await raw.SendToAsync(RawDtls.WithCookie(hello, RawDtls.CookieOf(reply!)), listener.LocalEndPoint, ct);
         Assert.That(RawDtls.IsHandshake(await ReceiveAsync(raw, TimeSpan.FromSeconds(5), ct), RawDtls.HandshakeServerHello), Is.True);
-        Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(1));
+        Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(2));
     }
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -15,7 +17,11 @@ public class ListenerLimitTests
     [CancelAfter(30_000)]
     public async Task MaxSessions_refuses_new_peers_and_counts_them_while_existing_sessions_keep_working(CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(maxSessions: 2));
+        using var meters = new TestMeterFactory();
+        using var refusals = new MetricCollector<long>(meters, DtlsMetrics.MeterName, DtlsMetrics.ServerRefusedHandshakes);
+        DtlsListenerOptions options = Options(maxSessions: 2);
+        options.MeterFactory = meters;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         await using EchoServer echo = EchoServer.Start(listener);
         using DtlsContext clientContext = ClientContext();
         using DtlsContext impatient = ClientContext(TimeSpan.FromSeconds(1.5));
@@ -26,6 +32,8 @@ public class ListenerLimitTests
 
         DtlsListenerStatistics stats = listener.Statistics;
         Assert.That(stats.RefusedOverSessionLimit, Is.GreaterThanOrEqualTo(1), "the third peer's verified ClientHellos were refused");
+        object?[] reasons = [.. refusals.GetMeasurementSnapshot().Select(m => m.Tags["error.type"])];
+        Assert.That(reasons, Has.Length.EqualTo(stats.RefusedOverSessionLimit).And.All.EqualTo("over_session_limit"), "each refusal is on the meter, by reason");
         Assert.That(stats.ActiveSessions, Is.EqualTo(2));
         Assert.That(stats.PendingHandshakes, Is.Zero);
         await EchoAsync(first.Session, [1], ct);
@@ -42,7 +50,11 @@ public class ListenerLimitTests
     [CancelAfter(30_000)]
     public async Task MaxPendingHandshakes_refuses_and_counts_while_the_pending_ones_run_out_their_timeout(CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(1)), maxPending: 2));
+        // The listener's clock is a FakeTimeProvider: the 30 s HandshakeTimeout passes when the test says.
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(30)), maxPending: 2);
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         await using EchoServer echo = EchoServer.Start(listener);
         using Socket a = RawSocket();
         using Socket b = RawSocket();
@@ -57,8 +69,12 @@ public class ListenerLimitTests
         Assert.That(listener.Statistics.RefusedOverPendingLimit, Is.EqualTo(1));
         Assert.That(listener.Statistics.PendingHandshakes, Is.EqualTo(2));
 
-        // The stalled handshakes end at HandshakeTimeout; then a real client gets in.
+        // The stalled handshakes end at HandshakeTimeout (not a moment before); then a real client gets in.
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.That(listener.Statistics.PendingHandshakes, Is.EqualTo(2), "before HandshakeTimeout");
+        clock.Advance(TimeSpan.FromSeconds(1));
         Assert.That(await WaitUntilAsync(() => listener.Statistics.PendingHandshakes == 0, TimeSpan.FromSeconds(5), ct), Is.True);
+        Assert.That(listener.Statistics.HandshakesTimedOut, Is.EqualTo(2));
         using DtlsContext clientContext = ClientContext();
         using Client client = await ConnectAsync(listener, clientContext, ct);
         await EchoAsync(client.Session, [42], ct);
@@ -68,7 +84,10 @@ public class ListenerLimitTests
     [CancelAfter(30_000)]
     public async Task A_peer_that_stalls_after_the_cookie_is_dropped_at_the_handshake_timeout_and_a_retransmitted_ClientHello_does_not_restart_it(CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(1))));
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(ServerOptions(handshakeTimeout: TimeSpan.FromSeconds(30)));
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         using Socket raw = RawSocket();
         byte[] hello = await RawDtls.ClientHelloAsync();
         byte[] cookie = await RawDtls.GetCookieAsync(raw, listener.LocalEndPoint, ct);
@@ -84,6 +103,7 @@ public class ListenerLimitTests
         Assert.That(listener.Statistics.SessionsReplaced, Is.Zero);
         Assert.That(listener.Statistics.PendingHandshakes, Is.EqualTo(1));
 
+        clock.Advance(TimeSpan.FromSeconds(30));
         Assert.That(await WaitUntilAsync(() => listener.Statistics.PendingHandshakes == 0, TimeSpan.FromSeconds(5), ct), Is.True, "dropped at the handshake timeout");
         DtlsListenerStatistics stats = listener.Statistics;
         Assert.That(stats.HandshakesTimedOut, Is.EqualTo(1));
@@ -269,9 +289,14 @@ public class ListenerLimitTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task Idle_sessions_are_reaped_and_busy_ones_are_kept(CancellationToken ct)
+    public async Task Idle_sessions_are_reaped_and_busy_ones_are_kept([Values(1, 300)] int idleSeconds, CancellationToken ct)
     {
-        await using DtlsListener listener = DtlsListener.Listen(Options(idleTimeout: TimeSpan.FromSeconds(1)));
+        // The listener's clock is a FakeTimeProvider: IdleTimeout passes when the test advances it.
+        TimeSpan idleTimeout = TimeSpan.FromSeconds(idleSeconds);
+        var clock = new FakeTimeProvider();
+        DtlsListenerOptions options = Options(idleTimeout: idleTimeout);
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
         using DtlsContext clientContext = ClientContext();
         using Client idle = await ConnectAsync(listener, clientContext, ct);
         using Client busy = await ConnectAsync(listener, clientContext, ct);
@@ -285,7 +310,7 @@ public class ListenerLimitTests
         {
             await busy.Session.SendAsync(new[] { (byte)i }, ct);
             Assert.That(await busyServer.ReceiveAsync(buffer, ct), Is.EqualTo(1));
-            await Task.Delay(250, ct);
+            clock.Advance(idleTimeout / 4);
         }
 
         DtlsListenerStatistics stats = listener.Statistics;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -30,7 +31,10 @@ public class ObservabilityTests
             string key = instrument.Name;
             foreach (KeyValuePair<string, object?> tag in tags)
             {
-                key += $"|{tag.Key}={tag.Value}";
+                if (tag.Key == "error.type")
+                {
+                    key += $"|{tag.Key}={tag.Value}";
+                }
             }
 
             measurements.AddOrUpdate(key, value, (_, old) => old + value);
@@ -44,7 +48,7 @@ public class ObservabilityTests
         {
             LocalEndPoint = options.LocalEndPoint,
             ServerOptions = options.ServerOptions,
-            Logger = logger,
+            LoggerFactory = logger,
         });
         await using (listener)
         {
@@ -60,18 +64,54 @@ public class ObservabilityTests
             Assert.That(await WaitUntilAsync(() => listener.Statistics.DroppedMalformed == 1, TimeSpan.FromSeconds(5), ct), Is.True);
         }
 
-        Assert.That(measurements.GetValueOrDefault("dtls.handshakes.started"), Is.GreaterThanOrEqualTo(1));
-        Assert.That(measurements.GetValueOrDefault("dtls.handshakes.completed"), Is.GreaterThanOrEqualTo(1));
-        Assert.That(measurements.GetValueOrDefault("dtls.handshake.duration"), Is.GreaterThanOrEqualTo(1));
-        Assert.That(measurements.GetValueOrDefault("dtls.cookies.sent"), Is.GreaterThanOrEqualTo(1));
-        Assert.That(measurements.GetValueOrDefault("dtls.cookies.verified"), Is.GreaterThanOrEqualTo(1));
-        Assert.That(measurements.GetValueOrDefault("dtls.datagrams.dropped|reason=malformed"), Is.GreaterThanOrEqualTo(1));
-        Assert.That(measurements.ContainsKey("dtls.sessions.active"), Is.True);
+        Assert.That(measurements.GetValueOrDefault("dtls.server.handshake.duration"), Is.GreaterThanOrEqualTo(1));
+        Assert.That(measurements.GetValueOrDefault("dtls.client.handshake.duration"), Is.GreaterThanOrEqualTo(1));
+        Assert.That(measurements.GetValueOrDefault("dtls.server.cookies.sent"), Is.GreaterThanOrEqualTo(1));
+        Assert.That(measurements.GetValueOrDefault("dtls.server.cookies.verified"), Is.GreaterThanOrEqualTo(1));
+        Assert.That(measurements.GetValueOrDefault("dtls.server.dropped_datagrams|error.type=malformed"), Is.GreaterThanOrEqualTo(1));
+        Assert.That(measurements.ContainsKey("dtls.server.active_sessions"), Is.True);
 
         Assert.That(logger.EventIds, Does.Contain(1), "started");
         Assert.That(logger.EventIds, Does.Contain(10), "handshake completed");
         Assert.That(logger.EventIds, Does.Contain(21), "datagram dropped");
         Assert.That(logger.EventIds, Does.Contain(2), "stopped");
+        Assert.That(logger.Categories, Is.SupersetOf(new[] { "OpenSsl.Dtls.DtlsListener", "OpenSsl.Dtls.DtlsContext", "OpenSsl.Dtls.DtlsSession" }), "the listener's factory makes the context's and the sessions' loggers too");
+        Assert.That(logger.Entries(200).Single(e => e.Category == "OpenSsl.Dtls.DtlsSession").Message, Does.StartWith("DTLS server handshake with 127.0.0.1:").And.Contain("DTLSv1.2"), "the server session's handshake completed, at Debug");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task A_clients_logger_factory_gets_the_sessions_handshake_its_alerts_and_a_failing_callback_at_Warning(CancellationToken ct)
+    {
+        var logger = new CapturingLogger();
+        DtlsListenerOptions options = Options();
+        options.LoggerFactory = logger;
+        await using DtlsListener listener = DtlsListener.Listen(options);
+        await using EchoServer echo = EchoServer.Start(listener);
+        var clientOptions = new DtlsClientOptions
+        {
+            TrustedCertificates = [Certificate],
+            TargetHost = Host,
+            LoggerFactory = logger,
+            KeyLog = _ => throw new InvalidOperationException("key log store is full"),
+        };
+
+        Assert.That(async () => await DtlsClient.ConnectAsync(listener.LocalEndPoint, clientOptions, ct), Throws.InstanceOf<DtlsException>());
+        // The client abandons the handshake with a fatal internal_error alert; the server logs it as received.
+        Assert.That(await WaitUntilAsync(() => logger.Entries(202).Any(e => e.Message.Contains("internal error", StringComparison.Ordinal)), TimeSpan.FromSeconds(5), ct), Is.True, "the alert is logged");
+
+        (string Category, LogLevel Level, string Message) warning = logger.Entries(203).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(warning.Category, Is.EqualTo("OpenSsl.Dtls.DtlsSession"));
+            Assert.That(warning.Level, Is.EqualTo(LogLevel.Warning));
+            Assert.That(warning.Message, Does.Contain("KeyLog"));
+            Assert.That(logger.Entries(201).Select(e => e.Message), Has.Some.StartWith("DTLS client handshake with 127.0.0.1:").And.Some.Contain("failed"));
+            (string _, LogLevel level, string message) = logger.Entries(202).Single(e => e.Message.Contains("internal error", StringComparison.Ordinal));
+            Assert.That(level, Is.EqualTo(LogLevel.Debug));
+            Assert.That(message, Does.Contain("received from"));
+            Assert.That(logger.Entries(221).Single().Category, Is.EqualTo("OpenSsl.Dtls.DtlsClient"));
+        });
     }
 
     [Test]
@@ -80,48 +120,86 @@ public class ObservabilityTests
     {
         byte[] key = Convert.FromHexString("00112233445566778899aabbccddeeff");
         var logger = new CapturingLogger();
+        // The limiter's one-second window is on the listener's clock, here a FakeTimeProvider that
+        // stands still during the flood: exactly one window's worth of lines gets through.
+        var time = new FakeTimeProvider();
         DtlsListenerOptions options = Options(server: new DtlsServerOptions { PskKeyLookup = request => request.IdentityText == "device" ? key : null });
         await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
         {
             LocalEndPoint = options.LocalEndPoint,
             ServerOptions = options.ServerOptions,
-            Logger = logger,
+            LoggerFactory = logger,
+            TimeProvider = time,
         });
 
         // A flood of handshakes the server refuses (an unknown PSK identity: it answers with an alert).
         using var stranger = new DtlsContext(new DtlsClientOptions { PskIdentityText = "stranger", PskKey = key, HandshakeTimeout = TimeSpan.FromSeconds(5) });
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         int attempts = 0;
-        while (attempts < 200 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        while (attempts < 30)
         {
             attempts++;
             Assert.That(async () => await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, stranger, ct)).DisposeAsync(), Throws.InstanceOf<DtlsException>());
         }
 
-        double seconds = clock.Elapsed.TotalSeconds;
+        Assert.That(await WaitUntilAsync(() => listener.Statistics.HandshakesFailed == attempts, TimeSpan.FromSeconds(5), ct), Is.True, "every refusal of the flood is counted");
         int linesDuringFlood = logger.Messages(14).Length;
 
         // One more refusal once the second has passed: its line reports how many were held back.
-        await Task.Delay(TimeSpan.FromSeconds(1.1), ct); // the limiter's window is one second of wall time
+        time.Advance(TimeSpan.FromSeconds(1));
         attempts++;
         Assert.That(async () => await (await DtlsClient.ConnectAsync(listener.LocalEndPoint, stranger, ct)).DisposeAsync(), Throws.InstanceOf<DtlsException>());
         Assert.That(await WaitUntilAsync(() => listener.Statistics.HandshakesFailed == attempts, TimeSpan.FromSeconds(5), ct), Is.True, "every refusal is counted");
         Assert.That(await WaitUntilAsync(() => logger.Messages(14).Length == linesDuringFlood + 1, TimeSpan.FromSeconds(5), ct), Is.True, "the refusal after the flood is logged");
         string[] lines = logger.Messages(14);
         long heldBack = lines.Sum(l => long.Parse(System.Text.RegularExpressions.Regex.Match(l, @"\((\d+) similar lines").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-        TestContext.Out.WriteLine($"{attempts - 1} refused handshakes in {seconds:0.0} s gave {linesDuringFlood} log lines; then: {lines[^1]}");
+        TestContext.Out.WriteLine($"{attempts - 1} refused handshakes within one second of the listener's clock gave {linesDuringFlood} log lines; then: {lines[^1]}");
         Assert.Multiple(() =>
         {
             Assert.That(lines[0], Does.Contain("unknown PSK identity").And.Contain("psk identity not found"), "the line says why: the alert and OpenSSL's reason");
-            Assert.That(linesDuringFlood, Is.LessThanOrEqualTo(10 * ((int)seconds + 2)), "at most ten lines a second");
+            Assert.That(linesDuringFlood, Is.EqualTo(10), "ten lines a second, no more");
+            Assert.That(lines[^1], Does.Contain($"({attempts - 1 - 10} similar lines held back"), "the first line of the next second counts the ones held back");
             Assert.That(lines.Length + heldBack, Is.EqualTo(attempts), "every refusal is either a line or counted in a later line");
         });
     }
 
-    private sealed class CapturingLogger : ILogger
+    /// <summary>A logger factory whose loggers all write to one list, remembering each entry's category.</summary>
+    private sealed class CapturingLogger : ILogger, ILoggerFactory
     {
+        private readonly ConcurrentQueue<string> _categories = new();
+
+        public IReadOnlyCollection<string> Categories => [.. _categories];
+
+        public (string Category, LogLevel Level, string Message)[] Entries(int eventId) => [.. _entries.Where(e => e.Id == eventId).Select(e => (e.Category, e.Level, e.Message))];
+
+        public ILogger CreateLogger(string categoryName)
+        {
+            _categories.Enqueue(categoryName);
+            return new CapturingLogger(this, categoryName);
+        }
+
+        public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
+
+        public void Dispose()
+        {
+        }
+
         private readonly ConcurrentQueue<int> _events = new();
         private readonly ConcurrentQueue<(int Id, string Message)> _messages = new();
+        private readonly ConcurrentQueue<(int Id, string Category, LogLevel Level, string Message)> _entries = new();
+        private readonly string _category = string.Empty;
+
+        public CapturingLogger()
+        {
+        }
+
+        private CapturingLogger(CapturingLogger root, string category)
+        {
+            _events = root._events;
+            _messages = root._messages;
+            _entries = root._entries;
+            _categories = root._categories;
+            _category = category;
+        }
 
         public IReadOnlyCollection<int> EventIds => [.. _events];
 
@@ -135,6 +213,7 @@ public class ObservabilityTests
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             _messages.Enqueue((eventId.Id, formatter(state, exception)));
+            _entries.Enqueue((eventId.Id, _category, logLevel, formatter(state, exception)));
             _events.Enqueue(eventId.Id);
         }
     }

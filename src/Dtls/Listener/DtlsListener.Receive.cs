@@ -77,7 +77,7 @@ public sealed partial class DtlsListener
             catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
             {
                 // Windows reports a datagram larger than the buffer this way.
-                Drop(ref _droppedTooLarge, DtlsMetrics.ReasonTooLarge);
+                Drop(ref _droppedTooLarge, DtlsInstruments.ReasonTooLarge);
                 continue;
             }
             catch (SocketException e)
@@ -106,7 +106,7 @@ public sealed partial class DtlsListener
         Interlocked.Increment(ref _datagramsReceived);
         if (datagram.Length > _options.MaxDatagramSize)
         {
-            Drop(ref _droppedTooLarge, DtlsMetrics.ReasonTooLarge);
+            Drop(ref _droppedTooLarge, DtlsInstruments.ReasonTooLarge);
             return;
         }
 
@@ -173,7 +173,7 @@ public sealed partial class DtlsListener
     {
         if (!DtlsRecordFilter.IsWellFormed(datagram, peer.MinimumEncryptedRecord))
         {
-            Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
+            Drop(ref _droppedMalformed, DtlsInstruments.ReasonMalformed);
             return;
         }
 
@@ -181,7 +181,7 @@ public sealed partial class DtlsListener
         {
             if (!reassembly.TryAdmit(datagram, out int added))
             {
-                Drop(ref _droppedReassembly, DtlsMetrics.ReasonOverReassemblyLimit);
+                Drop(ref _droppedReassembly, DtlsInstruments.ReasonOverReassemblyLimit);
                 return;
             }
 
@@ -192,19 +192,19 @@ public sealed partial class DtlsListener
         if (dropped > overBudget)
         {
             Interlocked.Add(ref _droppedQueueFull, dropped - overBudget);
-            DtlsMetrics.Dropped(DtlsMetrics.ReasonQueueFull, dropped - overBudget);
+            DtlsInstruments.AddWithErrorType(_instruments.DroppedDatagrams, dropped - overBudget, _tags, DtlsInstruments.ReasonQueueFull);
         }
 
         if (overBudget > 0)
         {
             Interlocked.Add(ref _droppedOverBudget, overBudget);
-            DtlsMetrics.Dropped(DtlsMetrics.ReasonOverMemoryBudget, overBudget);
+            DtlsInstruments.AddWithErrorType(_instruments.DroppedDatagrams, overBudget, _tags, DtlsInstruments.ReasonOverMemoryBudget);
         }
 
         if (!alive)
         {
             // The session failed or was disposed; its owner or the idle reaper frees it.
-            DtlsMetrics.Dropped(DtlsMetrics.ReasonSessionFailed);
+            DtlsInstruments.AddWithErrorType(_instruments.DroppedDatagrams, 1, _tags, DtlsInstruments.ReasonSessionFailed);
         }
     }
 
@@ -228,16 +228,16 @@ public sealed partial class DtlsListener
         switch (parse)
         {
             case ClientHelloParse.Malformed:
-                Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
+                Drop(ref _droppedMalformed, DtlsInstruments.ReasonMalformed);
                 return;
             case ClientHelloParse.NotClientHello:
-                Drop(ref _droppedNotClientHello, DtlsMetrics.ReasonNotClientHello);
+                Drop(ref _droppedNotClientHello, DtlsInstruments.ReasonNotClientHello);
                 return;
             case ClientHelloParse.LaterFragment when known is not null:
                 DeliverKnown(known, datagram);
                 return;
             case ClientHelloParse.LaterFragment or ClientHelloParse.CookieNotInFragment:
-                Drop(ref _droppedUnverifiedFragments, DtlsMetrics.ReasonUnverifiedFragment);
+                Drop(ref _droppedUnverifiedFragments, DtlsInstruments.ReasonUnverifiedFragment);
                 return;
         }
 
@@ -252,13 +252,13 @@ public sealed partial class DtlsListener
             // Forged, expired, issued to another address or port, or to a ClientHello with another
             // random: treated as no cookie (RFC 6347 §4.2.1).
             Interlocked.Increment(ref _cookiesRejected);
-            DtlsMetrics.CookiesRejected.Add(1);
+            _instruments.CookiesRejected.Add(1, _tags);
             SendHelloVerifyRequest(socket, address, hello, datagram.Length);
             return;
         }
 
         Interlocked.Increment(ref _cookiesVerified);
-        DtlsMetrics.CookiesVerified.Add(1);
+        _instruments.CookiesVerified.Add(1, _tags);
         if (known is not null)
         {
             // The ClientHello that created this association (or the pending new one), retransmitted:
@@ -291,7 +291,7 @@ public sealed partial class DtlsListener
         {
             // Never amplify: a spoofed source would turn the listener into a reflector. (A real
             // ClientHello is always longer than the 60-byte reply.)
-            Drop(ref _droppedMalformed, DtlsMetrics.ReasonMalformed);
+            Drop(ref _droppedMalformed, DtlsInstruments.ReasonMalformed);
             return;
         }
 
@@ -300,7 +300,7 @@ public sealed partial class DtlsListener
             socket.SendTo(reply.Slice(0, length), SocketFlags.None, address);
             Interlocked.Increment(ref _datagramsSent);
             Interlocked.Increment(ref _cookiesSent);
-            DtlsMetrics.CookiesSent.Add(1);
+            _instruments.CookiesSent.Add(1, _tags);
         }
         catch (SocketException)
         {
@@ -317,14 +317,14 @@ public sealed partial class DtlsListener
         if (bytes != 0)
         {
             Interlocked.Add(ref _reassemblyBytes, bytes);
-            DtlsMetrics.ReassemblyBytes.Add(bytes);
+            _instruments.ReassemblyBytes.Add(bytes, _tags);
         }
     }
 
     private void Drop(ref long counter, string reason)
     {
         Interlocked.Increment(ref counter);
-        DtlsMetrics.Dropped(reason);
+        DtlsInstruments.AddWithErrorType(_instruments.DroppedDatagrams, 1, _tags, reason);
         ListenerLog.Dropped(_logger, reason);
     }
 }

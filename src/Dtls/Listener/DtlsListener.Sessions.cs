@@ -25,7 +25,7 @@ public sealed partial class DtlsListener
 
         if (hello.MessageLength > _options.MaxHandshakeReassemblyBytes)
         {
-            Drop(ref _droppedReassembly, DtlsMetrics.ReasonOverReassemblyLimit);
+            Drop(ref _droppedReassembly, DtlsInstruments.ReasonOverReassemblyLimit);
             return;
         }
 
@@ -40,22 +40,22 @@ public sealed partial class DtlsListener
         if (evicted is not null)
         {
             Interlocked.Increment(ref _handshakesEvicted);
-            FailHandshake(evicted, evicted.Session, DtlsMetrics.FailureEvicted, new TimeoutException($"The DTLS handshake with {evicted.RemoteEndPoint} was evicted: the pending-handshake table was full (MaxPendingHandshakes {_options.MaxPendingHandshakes}) and it was the oldest, pending for longer than PendingHandshakeTimeoutWhenFull ({_options.PendingHandshakeTimeoutWhenFull.TotalSeconds:0.###} s)."));
+            FailHandshake(evicted, evicted.Session, DtlsInstruments.FailureEvicted, new TimeoutException($"The DTLS handshake with {evicted.RemoteEndPoint} was evicted: the pending-handshake table was full (MaxPendingHandshakes {_options.MaxPendingHandshakes}) and it was the oldest, pending for longer than PendingHandshakeTimeoutWhenFull ({_options.PendingHandshakeTimeoutWhenFull.TotalSeconds:0.###} s)."));
         }
 
         switch (refusal)
         {
             case PendingRefusal.Pending:
-                Refuse(ref _refusedPending, DtlsMetrics.ReasonOverPendingLimit, nameof(DtlsListenerOptions.MaxPendingHandshakes), _options.MaxPendingHandshakes);
+                Refuse(ref _refusedPending, DtlsInstruments.ReasonOverPendingLimit, nameof(DtlsListenerOptions.MaxPendingHandshakes), _options.MaxPendingHandshakes);
                 return;
             case PendingRefusal.Sessions:
-                Refuse(ref _refusedSessions, DtlsMetrics.ReasonOverSessionLimit, nameof(DtlsListenerOptions.MaxSessions), _options.MaxSessions);
+                Refuse(ref _refusedSessions, DtlsInstruments.ReasonOverSessionLimit, nameof(DtlsListenerOptions.MaxSessions), _options.MaxSessions);
                 return;
             case PendingRefusal.Address:
-                Refuse(ref _refusedSource, DtlsMetrics.ReasonOverSourceLimit, nameof(DtlsListenerOptions.MaxPendingHandshakesPerAddress), _options.MaxPendingHandshakesPerAddress);
+                Refuse(ref _refusedSource, DtlsInstruments.ReasonOverSourceLimit, nameof(DtlsListenerOptions.MaxPendingHandshakesPerAddress), _options.MaxPendingHandshakesPerAddress);
                 return;
             case PendingRefusal.Prefix:
-                Refuse(ref _refusedSource, DtlsMetrics.ReasonOverSourceLimit, nameof(DtlsListenerOptions.MaxPendingHandshakesPerPrefix), _options.MaxPendingHandshakesPerPrefix);
+                Refuse(ref _refusedSource, DtlsInstruments.ReasonOverSourceLimit, nameof(DtlsListenerOptions.MaxPendingHandshakesPerPrefix), _options.MaxPendingHandshakesPerPrefix);
                 return;
         }
 
@@ -63,17 +63,17 @@ public sealed partial class DtlsListener
         DtlsSession session;
         try
         {
-            session = new DtlsSession(_context, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
+            session = new DtlsSession(_context, peer, _options.MaxQueuedDatagramsPerSession);
             session.UseQueueBudget(_queueBudget);
         }
         catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
         {
             ClosePeer(peer);
-            ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, DtlsMetrics.FailureAborted, e);
+            ListenerLog.HandshakeFailed(_logger, peer.RemoteEndPoint, DtlsInstruments.FailureAborted, e);
             return;
         }
 
-        peer.Attach(session);
+        // The session attached itself to the peer in its constructor (a full fence).
         if (peer.State == ListenerPeer.StateClosed)
         {
             // Evicted by another loop before its session was attached (several loops on one socket):
@@ -96,7 +96,6 @@ public sealed partial class DtlsListener
         }
 
         Interlocked.Increment(ref _handshakesStarted);
-        DtlsMetrics.HandshakesStarted.Add(1);
         Exception? failure = null;
         try
         {
@@ -111,7 +110,7 @@ public sealed partial class DtlsListener
             failure = e;
         }
 
-        FailHandshake(peer, session, DtlsMetrics.FailureProtocol, failure ?? new DtlsException($"OpenSSL did not accept the verified ClientHello of {peer.RemoteEndPoint}."));
+        FailHandshake(peer, session, DtlsInstruments.FailureProtocol, failure ?? new DtlsException($"OpenSSL did not accept the verified ClientHello of {peer.RemoteEndPoint}."));
     }
 
     /// <summary>
@@ -133,7 +132,7 @@ public sealed partial class DtlsListener
 
         if (earlier is not null)
         {
-            FailHandshake(earlier, earlier.Session, DtlsMetrics.FailureAborted, new DtlsException($"The DTLS handshake with {earlier.RemoteEndPoint} was superseded by a newer ClientHello from the same address and port."));
+            FailHandshake(earlier, earlier.Session, DtlsInstruments.FailureAborted, new DtlsException($"The DTLS handshake with {earlier.RemoteEndPoint} was superseded by a newer ClientHello from the same address and port."));
         }
 
         return true;
@@ -151,10 +150,10 @@ public sealed partial class DtlsListener
         {
             string reason = e switch
             {
-                TimeoutException => DtlsMetrics.FailureTimeout,
-                DtlsAuthenticationException => DtlsMetrics.FailureCertificate,
-                DtlsException or OpenSslException => DtlsMetrics.FailureProtocol,
-                _ => DtlsMetrics.FailureAborted,
+                TimeoutException => DtlsInstruments.FailureTimeout,
+                DtlsAuthenticationException => DtlsInstruments.FailureCertificate,
+                DtlsException or OpenSslException => DtlsInstruments.FailureProtocol,
+                _ => DtlsInstruments.FailureAborted,
             };
             FailHandshake(peer, session, reason, e);
             return;
@@ -168,7 +167,6 @@ public sealed partial class DtlsListener
         _pendingHandshakes.Remove(peer);
         CountReassembly(-peer.ReleaseReassembly());
         Interlocked.Increment(ref _established);
-        DtlsMetrics.ActiveSessions.Add(1);
         if (peer.Predecessor is { } old)
         {
             // The restarted client's handshake completed (its Finished verified): only now does it
@@ -188,9 +186,7 @@ public sealed partial class DtlsListener
         }
 
         Interlocked.Increment(ref _handshakesCompleted);
-        DtlsMetrics.HandshakesCompleted.Add(1);
-        double seconds = Stopwatch.GetElapsedTime(peer.StartedAt).TotalSeconds;
-        DtlsMetrics.HandshakeDuration.Record(seconds);
+        double seconds = Telemetry.Since(peer.StartedAt).TotalSeconds;
         CountRetransmissions(session);
         ListenerLog.HandshakeCompleted(_logger, peer.RemoteEndPoint, seconds * 1000, session.ProtocolVersion, session.CipherSuite);
 
@@ -239,12 +235,11 @@ public sealed partial class DtlsListener
         if (ClosePeer(peer) == ListenerPeer.StatePending)
         {
             Interlocked.Increment(ref _handshakesFailed);
-            if (reason == DtlsMetrics.FailureTimeout)
+            if (reason == DtlsInstruments.FailureTimeout)
             {
                 Interlocked.Increment(ref _handshakesTimedOut);
             }
 
-            DtlsMetrics.HandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
             if (session is not null)
             {
                 CountRetransmissions(session);
@@ -259,12 +254,14 @@ public sealed partial class DtlsListener
             }
         }
 
+        // The listener's own reasons (evicted, superseded, stopping) are what the session's metrics and trace say.
+        session?.AbortHandshake(reason, e);
         session?.Dispose();
     }
 
     // One line per refused handshake at the default level, at most 10 a second (a flood of ClientHellos
     // costs nothing to send); the rest are counted in the next line and in the metrics.
-    private readonly LogRateLimiter _refusalLog = new(10);
+    private readonly LogRateLimiter _refusalLog;
 
     /// <summary>What a refusal log line says: the failure, and OpenSSL's reasons (e.g. "no shared cipher") if any.</summary>
     private static string RefusalText(Exception e) =>
@@ -282,7 +279,7 @@ public sealed partial class DtlsListener
     {
         ClosePeer(old);
         Interlocked.Increment(ref _replaced);
-        DtlsMetrics.SessionsClosed.Add(1, new KeyValuePair<string, object?>("reason", "replaced"));
+        CountClosed("replaced");
         ListenerLog.PeerRestarted(_logger, old.RemoteEndPoint);
         if (old.Session is { } session)
         {
@@ -300,7 +297,7 @@ public sealed partial class DtlsListener
         }
 
         long due = peer.LastActivity + _idleTicks;
-        if (Stopwatch.GetTimestamp() < due)
+        if (Telemetry.Now < due)
         {
             // Traffic came since: one entry per idle period, not one per datagram.
             peer.ScheduleIdleCheck(due);
@@ -308,7 +305,7 @@ public sealed partial class DtlsListener
         }
 
         Interlocked.Increment(ref _idleReaped);
-        DtlsMetrics.SessionsClosed.Add(1, new KeyValuePair<string, object?>("reason", "idle"));
+        CountClosed("idle");
         ListenerLog.IdleSessionReaped(_logger, peer.RemoteEndPoint, _options.IdleTimeout.TotalSeconds);
         session.OnTransportFailed(new TimeoutException($"The DTLS session with {peer.RemoteEndPoint} received nothing for {_options.IdleTimeout.TotalSeconds:0.###} s (IdleTimeout) and was closed."));
         session.Dispose(); // close_notify, then free: the peer leaves the table in OnPeerReleased.
@@ -332,7 +329,6 @@ public sealed partial class DtlsListener
         else if (previous == ListenerPeer.StateEstablished)
         {
             Interlocked.Decrement(ref _established);
-            DtlsMetrics.ActiveSessions.Add(-1);
         }
 
         CountReassembly(-peer.ReleaseReassembly());
@@ -356,14 +352,20 @@ public sealed partial class DtlsListener
         if (retransmissions > 0)
         {
             Interlocked.Add(ref _retransmissions, retransmissions);
-            DtlsMetrics.Retransmissions.Add(retransmissions);
         }
     }
 
     private void Refuse(ref long counter, string reason, string limit, int value)
     {
         Interlocked.Increment(ref counter);
-        DtlsMetrics.Dropped(reason);
+        DtlsInstruments.AddWithErrorType(_instruments.RefusedHandshakes, 1, _tags, reason);
         ListenerLog.Refused(_logger, limit, value);
+    }
+
+    private void CountClosed(string reason)
+    {
+        TagList tags = _tags;
+        tags.Add("dtls.close.reason", reason);
+        _instruments.ClosedSessions.Add(1, tags);
     }
 }

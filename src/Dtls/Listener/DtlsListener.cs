@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
@@ -37,6 +36,8 @@ public sealed partial class DtlsListener : IAsyncDisposable
     private readonly Socket[] _sockets;
     private readonly Task[] _loops;
     private readonly ILogger _logger;
+    private readonly DtlsInstruments _instruments;
+    private readonly TagList _tags;
     private readonly long _idleTicks;
     private readonly ConcurrentDictionary<SocketAddress, ListenerPeer> _peers = new();
     private readonly Channel<ListenerPeer> _accepted = Channel.CreateUnbounded<ListenerPeer>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
@@ -77,12 +78,21 @@ public sealed partial class DtlsListener : IAsyncDisposable
         _options = options;
         _context = context;
         _sockets = sockets;
-        _logger = options.Logger ?? NullLogger.Instance;
-        _idleTicks = options.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : (long)(options.IdleTimeout.TotalSeconds * Stopwatch.Frequency);
-        Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime);
-        _pendingHandshakes = new PendingHandshakeTable(options);
-        _queueBudget = new QueuedDatagramBudget(options.MaxQueuedBytes);
+        Telemetry = context.Telemetry;
+        _logger = Telemetry.CreateLogger("OpenSsl.Dtls.DtlsListener");
+        _instruments = Telemetry.Instruments;
+        _refusalLog = new LogRateLimiter(10, Telemetry.Time);
+        _idleTicks = options.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : Telemetry.Ticks(options.IdleTimeout);
+        Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime, Telemetry.Time);
+        _pendingHandshakes = new PendingHandshakeTable(options, Telemetry);
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
+        _tags = new TagList
+        {
+            { "network.transport", "udp" },
+            { "server.address", LocalEndPoint.Address.ToString() },
+            { "server.port", LocalEndPoint.Port },
+        };
+        _queueBudget = new QueuedDatagramBudget(options.MaxQueuedBytes, _instruments.QueuedBytes, _tags);
 
         // With SO_REUSEPORT each socket has its own loop; otherwise the loops share the one socket.
         _loops = new Task[Math.Max(options.ReceiveLoops, sockets.Length)];
@@ -134,6 +144,9 @@ public sealed partial class DtlsListener : IAsyncDisposable
 
     internal CookieAuthority Cookies { get; }
 
+    /// <summary>The listener's clock, timer queue, loggers and instruments (those of its context).</summary>
+    internal DtlsTelemetry Telemetry { get; }
+
     /// <summary>
     /// Validates <paramref name="options"/>, creates the server context, binds the socket(s) and starts
     /// receiving. Peers can connect as soon as this returns. The listener works from a copy of
@@ -150,7 +163,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         // options object afterwards changes nothing here (docs/architecture.md, options are snapshotted).
         options = options.Snapshot();
         IPEndPoint local = Validate(options);
-        var context = new DtlsContext(options.ServerOptions);
+        var context = new DtlsContext(options.ServerOptions, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
         Socket[]? sockets = null;
         try
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 
@@ -142,6 +143,31 @@ public sealed partial class DtlsListenerOptions
     /// </summary>
     public TimeSpan CookieLifetime { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Receives the listener's events (start, stop, handshakes, refusals, reaping, errors); null logs nothing.</summary>
-    public ILogger? Logger { get; set; }
+    /// <summary>
+    /// Creates the listener's logger (category <c>OpenSsl.Dtls.DtlsListener</c>: start, stop,
+    /// handshakes, refusals, reaping, errors) and those of its context and sessions (see
+    /// <see cref="DtlsOptions.LoggerFactory"/>). Null (the default) uses
+    /// <see cref="ServerOptions"/>' <see cref="DtlsOptions.LoggerFactory"/>; if that is null too,
+    /// nothing is logged. Read once, when the listener starts.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Creates the <c>OpenSsl.Dtls</c> meter (<see cref="DtlsMetrics.MeterName"/>) the listener and its
+    /// sessions record into. Null (the default) uses <see cref="ServerOptions"/>'
+    /// <see cref="DtlsOptions.MeterFactory"/>; if that is null too, the process-wide meter made
+    /// without a factory. Read once, when the listener starts.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>
+    /// The clock and timers of the listener and its sessions: <see cref="IdleTimeout"/>,
+    /// <see cref="PendingHandshakeTimeoutWhenFull"/>, <see cref="DtlsOptions.HandshakeTimeout"/>, the
+    /// cookie issue times, <see cref="CookieLifetime"/> and <see cref="CookieSecretRotation"/>, the
+    /// refusal log's rate limit, and handshake durations. Null (the default) uses
+    /// <see cref="ServerOptions"/>' <see cref="DtlsOptions.TimeProvider"/> (itself
+    /// <see cref="TimeProvider.System"/> by default). OpenSSL's own retransmission deadline stays on
+    /// the wall clock (see <see cref="DtlsOptions.TimeProvider"/>). Read once, when the listener starts.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; set; }
 }

@@ -10,8 +10,8 @@ public sealed partial class DtlsSession
     private QueuedDatagramBudget.Account? _queueBudget;
     private long _droppedOverBudget;
 
-    /// <summary>The transport of a session over our BIO (the listener's per-peer sender), for the native callbacks.</summary>
-    internal IDatagramSender? Transport => _sender;
+    /// <summary>The session's transport (for a listener's session, its <c>ListenerPeer</c>), for the native cookie callbacks.</summary>
+    internal DtlsDatagramTransport Transport => _transport;
 
     /// <summary>Received datagrams dropped because the listener's <see cref="DtlsListenerOptions.MaxQueuedBytes"/> was reached (also counted in <see cref="DroppedDatagrams"/>).</summary>
     internal long DroppedOverBudget => Interlocked.Read(ref _droppedOverBudget);

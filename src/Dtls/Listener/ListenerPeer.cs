@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -11,7 +10,7 @@ namespace OpenSsl.Dtls;
 /// OpenSSL's callbacks, and its idle timer in the shared <see cref="DtlsTimerQueue"/>. It exists only
 /// once the peer has proven its address with a valid cookie.
 /// </summary>
-internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTarget, IDtlsCookieIssuer
+internal sealed class ListenerPeer : DtlsDatagramTransport, IDtlsTimerTarget, IDtlsCookieIssuer
 {
     public const int StatePending = 0;
     public const int StateEstablished = 1;
@@ -21,7 +20,6 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     private readonly Socket _socket;
     private readonly byte[] _clientRandom;
     private readonly byte[] _cookie;
-    private DtlsSession? _session;
     private ListenerPeer? _successor;
     private HandshakeReassemblyGuard? _reassembly;
     private int _state = StatePending;
@@ -43,20 +41,18 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
         Predecessor = predecessor;
         _reassembly = reassembly;
         (AddressKey, PrefixKey) = SourceKeys(RemoteEndPoint.Address);
-        StartedAt = Stopwatch.GetTimestamp();
+        StartedAt = listener.Telemetry.Now;
         _lastActivity = StartedAt;
     }
 
     /// <summary>The peer's address as the socket reports it: the key of the listener's table, and where <c>SendTo</c> sends.</summary>
     public SocketAddress Address { get; }
 
-    public IPEndPoint RemoteEndPoint { get; }
+    public override IPEndPoint RemoteEndPoint { get; }
 
-    EndPoint IDatagramSender.RemoteEndPoint => RemoteEndPoint;
+    public override EndPoint? LocalEndPoint => _socket.LocalEndPoint;
 
-    public EndPoint? LocalEndPoint => _socket.LocalEndPoint;
-
-    public int HeaderOverhead { get; }
+    public override int HeaderOverhead { get; }
 
     /// <summary>The peer's IP address as 128 bits (IPv4 as IPv4-mapped IPv6): the key of the per-address limit.</summary>
     public UInt128 AddressKey { get; }
@@ -76,14 +72,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     /// <summary>The peer's place in the listener's <see cref="PendingHandshakeTable"/> while pending (guarded by the table's lock).</summary>
     public LinkedListNode<ListenerPeer>? PendingNode { get; set; }
 
-    /// <summary>
-    /// The session, or null once it has been released. The shared timer queue keeps a stale idle
-    /// entry until its due time, so a released peer lets go of its session rather than keeping a
-    /// freed session's managed state alive for up to <see cref="DtlsListenerOptions.IdleTimeout"/>.
-    /// </summary>
-    public DtlsSession? Session => Volatile.Read(ref _session);
-
-    /// <summary>When the verified ClientHello arrived (a <see cref="Stopwatch"/> timestamp).</summary>
+    /// <summary>When the verified ClientHello arrived (a timestamp of the listener's <see cref="DtlsListenerOptions.TimeProvider"/>).</summary>
     public long StartedAt { get; }
 
     public long LastActivity => Volatile.Read(ref _lastActivity);
@@ -95,8 +84,6 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
     long IDtlsTimerTarget.TimerDue => Volatile.Read(ref _timerDue);
 
-    public void Attach(DtlsSession session) => Interlocked.Exchange(ref _session, session);
-
     /// <summary>Sets the pending successor if there is none or <paramref name="expected"/> is the current one.</summary>
     public bool TrySetSuccessor(ListenerPeer successor, ListenerPeer? expected) =>
         Interlocked.CompareExchange(ref _successor, successor, expected) == expected;
@@ -106,9 +93,6 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
     /// <summary>Drops the reassembly bound (established or closed) and returns the bytes it had counted.</summary>
     public int ReleaseReassembly() => Interlocked.Exchange(ref _reassembly, null)?.Bytes ?? 0;
-
-    /// <summary>The session was disposed and released this transport: forget it.</summary>
-    public void Detach() => Volatile.Write(ref _session, null);
 
     /// <summary>True for a ClientHello with the random of the one that created this association: a retransmission, not a restart.</summary>
     public bool StartedWith(ReadOnlySpan<byte> clientRandom) => clientRandom.SequenceEqual(_clientRandom);
@@ -141,7 +125,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     /// </summary>
     public long Deliver(ReadOnlySpan<byte> datagram, out long overBudget, out bool alive)
     {
-        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastActivity, _listener.Telemetry.Now);
         DtlsSession? session = Session;
         overBudget = 0;
         if (session is null)
@@ -152,13 +136,13 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
 
         long droppedBefore = session.DroppedDatagrams;
         long overBudgetBefore = session.DroppedOverBudget;
-        alive = session.ProcessDatagram(datagram);
+        alive = Deliver(datagram);
         overBudget = session.DroppedOverBudget - overBudgetBefore;
         return session.DroppedDatagrams - droppedBefore;
     }
 
     /// <summary>The datagram BIO's write: one record, one datagram, to this peer. A closed (replaced) peer sends nothing.</summary>
-    public void Send(ReadOnlySpan<byte> datagram)
+    public override void Send(ReadOnlySpan<byte> datagram)
     {
         if (State == StateClosed)
         {
@@ -185,7 +169,7 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     public void ScheduleIdleCheck(long due)
     {
         Volatile.Write(ref _timerDue, due);
-        DtlsTimerQueue.Shared.Schedule(this, due);
+        _listener.Telemetry.Timers.Schedule(this, due);
     }
 
     void IDtlsTimerTarget.OnTimer() => _listener.OnIdleTimer(this);
@@ -205,7 +189,11 @@ internal sealed class ListenerPeer : IDatagramSender, IDisposable, IDtlsTimerTar
     public bool VerifyCookie(ReadOnlySpan<byte> cookie) => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(cookie, _cookie);
 
     /// <summary>Called by the session's release (it owns its transport): the peer leaves the listener's table.</summary>
-    public void Dispose() => _listener.OnPeerReleased(this);
+    protected override void Dispose(bool disposing)
+    {
+        _listener.OnPeerReleased(this);
+        base.Dispose(disposing);
+    }
 
     private static (UInt128 Address, UInt128 Prefix) SourceKeys(IPAddress address)
     {

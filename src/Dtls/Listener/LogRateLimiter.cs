@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace OpenSsl.Dtls;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace OpenSsl.Dtls;
 /// of refused handshakes (anyone can send ClientHellos) cannot fill a disk: the next line that gets
 /// through says how many were held back. Thread-safe; allocation-free.
 /// </summary>
-internal sealed class LogRateLimiter(int linesPerSecond)
+internal sealed class LogRateLimiter(int linesPerSecond, TimeProvider time)
 {
     private readonly Lock _gate = new();
     private long _windowStart;
@@ -17,10 +15,10 @@ internal sealed class LogRateLimiter(int linesPerSecond)
     /// <summary>True if a line may be written now; <paramref name="suppressedBefore"/> is how many were held back since the last one written.</summary>
     public bool TryEnter(out long suppressedBefore)
     {
-        long now = Stopwatch.GetTimestamp();
+        long now = time.GetTimestamp();
         lock (_gate)
         {
-            if (now - _windowStart >= Stopwatch.Frequency)
+            if (now - _windowStart >= time.TimestampFrequency)
             {
                 _windowStart = now;
                 _inWindow = 0;

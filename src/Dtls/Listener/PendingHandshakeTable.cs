@@ -41,12 +41,12 @@ internal sealed class PendingHandshakeTable
     private readonly int _maxPerPrefix;
     private readonly long _evictAfterTicks;
 
-    public PendingHandshakeTable(DtlsListenerOptions options)
+    public PendingHandshakeTable(DtlsListenerOptions options, DtlsTelemetry telemetry)
     {
         _max = options.MaxPendingHandshakes;
         _maxPerAddress = options.MaxPendingHandshakesPerAddress;
         _maxPerPrefix = options.MaxPendingHandshakesPerPrefix;
-        _evictAfterTicks = (long)(options.PendingHandshakeTimeoutWhenFull.TotalSeconds * Stopwatch.Frequency);
+        _evictAfterTicks = telemetry.Ticks(options.PendingHandshakeTimeoutWhenFull);
     }
 
     public int Count
@@ -108,7 +108,6 @@ internal sealed class PendingHandshakeTable
             peer.PendingNode = _oldestFirst.AddLast(peer);
             Increment(_perAddress, peer.AddressKey);
             Increment(_perPrefix, peer.PrefixKey);
-            DtlsMetrics.PendingHandshakes.Add(1);
             return PendingRefusal.None;
         }
     }
@@ -133,7 +132,6 @@ internal sealed class PendingHandshakeTable
         peer.PendingNode = null;
         Decrement(_perAddress, peer.AddressKey);
         Decrement(_perPrefix, peer.PrefixKey);
-        DtlsMetrics.PendingHandshakes.Add(-1);
         return true;
     }
 

@@ -13,7 +13,10 @@ namespace OpenSsl.Dtls;
 /// budget divided by the number of sessions holding anything (an <see cref="Account"/> each).
 /// </para>
 /// </summary>
-internal sealed class QueuedDatagramBudget(long limit)
+/// <param name="limit">The budget in bytes.</param>
+/// <param name="gauge">The <c>dtls.server.queued_bytes</c> instrument, recorded with <paramref name="tags"/>.</param>
+/// <param name="tags">The listener's attributes.</param>
+internal sealed class QueuedDatagramBudget(long limit, System.Diagnostics.Metrics.UpDownCounter<long> gauge, System.Diagnostics.TagList tags)
 {
     private long _used;
     private int _holders;
@@ -35,7 +38,7 @@ internal sealed class QueuedDatagramBudget(long limit)
                 Interlocked.Increment(ref _holders);
             }
 
-            DtlsMetrics.QueuedBytes.Add(bytes);
+            gauge.Add(bytes, tags);
             return true;
         }
 
@@ -51,7 +54,7 @@ internal sealed class QueuedDatagramBudget(long limit)
         }
 
         Interlocked.Add(ref _used, -bytes);
-        DtlsMetrics.QueuedBytes.Add(-bytes);
+        gauge.Add(-bytes, tags);
     }
 
     /// <summary>One session's part of the budget. Takes happen on the receive loop; gives on any reader thread.</summary>

@@ -4,17 +4,33 @@ using NUnit.Framework;
 
 namespace OpenSslDtls.Tests.Conventions;
 
-/// <summary>README.md shows the example that ReadmeExampleTests runs, to the letter, as a whole program.</summary>
+/// <summary>README.md shows the examples the tests run, to the letter (the first as a whole program).</summary>
 public partial class ReadmeTests
 {
+    [TestCase("Dtls/ReadmeExampleTests.cs", 1, "Using the library")]
+    [TestCase("Transport/Rfc7983Demultiplexer.cs", 1, "Bring your own transport")]
+    [TestCase("Transport/InMemoryTransportTests.cs", 1, "Bring your own transport")]
+    public void Readme_shows_the_example_the_tests_run(string file, int regions, string section)
+    {
+        string root = RepositoryRoot();
+        List<string> examples = Regions(File.ReadAllLines(Path.Combine(root, "tests", "OpenSslDtls.Tests", file))).ToList();
+        string readme = File.ReadAllText(Path.Combine(root, "README.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
+
+        Assert.That(examples, Has.Count.EqualTo(regions), $"README-BEGIN/README-END regions in {file}");
+        foreach (string example in examples)
+        {
+            Assert.That(readme, Does.Contain(example), $"README.md's '{section}' must show the code of {file} between README-BEGIN and README-END (without its indentation)");
+        }
+    }
+
     [Test]
-    public void Readme_shows_the_example_the_tests_run_with_its_using_directives()
+    public void Readme_first_block_is_the_example_the_tests_run_after_its_using_directives()
     {
         string root = RepositoryRoot();
         string[] test = File.ReadAllLines(Path.Combine(root, "tests", "OpenSslDtls.Tests", "Dtls", "ReadmeExampleTests.cs"));
-        string example = string.Join('\n', Region(test));
+        string example = Regions(test).FirstOrDefault() ?? string.Empty;
         string readme = File.ReadAllText(Path.Combine(root, "README.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
-        string block = CSharpBlocks(readme).FirstOrDefault() ?? string.Empty;
+        string block = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value.TrimEnd('\n')).FirstOrDefault() ?? string.Empty;
 
         // The block opens with using directives (what a fresh console app needs besides its implicit usings), then the region.
         string[] blockLines = block.Split('\n');
@@ -30,22 +46,22 @@ public partial class ReadmeTests
         });
     }
 
-    /// <summary>The C# fenced blocks of a Markdown text, in order.</summary>
-    public static IEnumerable<string> CSharpBlocks(string markdown) =>
-        CSharpBlock().Matches(markdown).Select(m => m.Groups[1].Value.TrimEnd('\n'));
-
-    private static IEnumerable<string> Region(string[] lines)
+    private static IEnumerable<string> Regions(string[] lines)
     {
-        int begin = Array.FindIndex(lines, l => l.Trim() == "// README-BEGIN");
-        int end = Array.FindIndex(lines, l => l.Trim() == "// README-END");
-        if (begin < 0 || end <= begin)
+        int end = -1;
+        while (true)
         {
-            return [];
-        }
+            int begin = Array.FindIndex(lines, end + 1, l => l.Trim() == "// README-BEGIN");
+            end = begin < 0 ? -1 : Array.FindIndex(lines, begin, l => l.Trim() == "// README-END");
+            if (begin < 0 || end <= begin)
+            {
+                yield break;
+            }
 
-        string[] body = lines[(begin + 1)..end];
-        int indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart());
+            string[] body = lines[(begin + 1)..end];
+            int indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
+            yield return string.Join('\n', body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
+        }
     }
 
     private static string RepositoryRoot()

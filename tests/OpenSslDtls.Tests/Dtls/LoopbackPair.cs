@@ -137,13 +137,16 @@ internal sealed class LoopbackPair : IAsyncDisposable
     }
 
     /// <summary>Client sends <paramref name="payload"/>, server echoes it, client returns what came back.</summary>
-    public async Task<byte[]> EchoAsync(byte[] payload, CancellationToken cancellationToken)
+    public Task<byte[]> EchoAsync(byte[] payload, CancellationToken cancellationToken) => EchoAsync(Client, Server, payload, cancellationToken);
+
+    /// <summary><paramref name="client"/> sends <paramref name="payload"/>, <paramref name="server"/> echoes it; returns what came back.</summary>
+    public static async Task<byte[]> EchoAsync(DtlsSession client, DtlsSession server, byte[] payload, CancellationToken cancellationToken)
     {
-        await Client.SendAsync(payload, cancellationToken);
+        await client.SendAsync(payload, cancellationToken);
         byte[] buffer = new byte[65536];
-        int n = await Server.ReceiveAsync(buffer, cancellationToken);
-        await Server.SendAsync(buffer.AsMemory(0, n), cancellationToken);
-        int m = await Client.ReceiveAsync(buffer, cancellationToken);
+        int n = await server.ReceiveAsync(buffer, cancellationToken);
+        await server.SendAsync(buffer.AsMemory(0, n), cancellationToken);
+        int m = await client.ReceiveAsync(buffer, cancellationToken);
         return buffer.AsSpan(0, m).ToArray();
     }
 

@@ -5,15 +5,16 @@ using System.Net.Sockets;
 namespace OpenSsl.Dtls;
 
 /// <summary>
-/// Drives one session over our datagram BIO on a connected UDP socket: sends go straight to the
-/// socket, and one receive loop (an async loop, not a thread) feeds every datagram to the session,
+/// The <see cref="DtlsDatagramTransport"/> of a session on a connected UDP socket: sends go straight
+/// to the socket, and one receive loop (an async loop, not a thread, started when the session
+/// attaches) delivers every datagram (<see cref="DtlsDatagramTransport.Deliver"/>) to the session,
 /// which checks its records before OpenSSL sees them (see <see cref="DtlsRecordFilter"/>).
 /// ICMP errors (port or host unreachable, reported by the kernel on a later send or receive of a
 /// connected socket) are transient here: a DTLS datagram may be lost at any time and a server may
 /// still be starting or restarting (RFC 6347 §4.1.1.1 leaves ICMP to the application; RFC 8085 §5.2
 /// warns that they can be forged). They are counted and named if the handshake then times out.
 /// </summary>
-internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
+internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
 {
     private readonly Socket _socket;
     private readonly bool _ownsSocket;
@@ -29,13 +30,13 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         HeaderOverhead = SocketAddressing.HeaderOverhead(RemoteEndPoint.AddressFamily);
     }
 
-    public EndPoint? LocalEndPoint => _socket.LocalEndPoint;
+    public override EndPoint? LocalEndPoint => _socket.LocalEndPoint;
 
-    public EndPoint RemoteEndPoint { get; }
+    public override EndPoint RemoteEndPoint { get; }
 
-    public int HeaderOverhead { get; }
+    public override int HeaderOverhead { get; }
 
-    public string? TransientErrorSummary
+    internal override string? TransientErrorSummary
     {
         get
         {
@@ -44,7 +45,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         }
     }
 
-    public void Send(ReadOnlySpan<byte> datagram)
+    public override void Send(ReadOnlySpan<byte> datagram)
     {
         // A connected UDP socket reports an ICMP error from an earlier send on the next call and
         // sends nothing in that call (Linux: the pending SO_ERROR), so one retry sends this datagram.
@@ -70,7 +71,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
     private static ObjectDisposedException SocketDisposedFirst(Exception? inner) =>
         new("The UDP socket was disposed before its DTLS session; dispose the session first.", inner);
 
-    public void Start(DtlsSession session) => _ = ReceiveLoopAsync(session);
+    internal override void OnAttached(DtlsSession session) => _ = ReceiveLoopAsync(session);
 
     private async Task ReceiveLoopAsync(DtlsSession session)
     {
@@ -94,7 +95,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
                     continue; // Windows: a datagram larger than the buffer; no DTLS record is that large.
                 }
 
-                if (!session.ProcessDatagram(buffer.AsSpan(0, received)))
+                if (!Deliver(buffer.AsSpan(0, received)))
                 {
                     break;
                 }
@@ -132,7 +133,7 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         Interlocked.Increment(ref _transientErrors);
     }
 
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
         _stop.Cancel();
         if (_ownsSocket)
@@ -141,5 +142,6 @@ internal sealed class ConnectedSocketDriver : IDatagramSender, IDisposable
         }
 
         _stop.Dispose();
+        base.Dispose(disposing);
     }
 }
