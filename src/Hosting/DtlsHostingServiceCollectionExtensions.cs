@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -57,7 +58,9 @@ public static class DtlsHostingServiceCollectionExtensions
                 name,
                 provider.GetRequiredService<IOptionsMonitor<DtlsHostedListenerOptions>>(),
                 provider,
-                provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
+                provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
+                provider.GetService<IMeterFactory>(),
+                provider.GetService<TimeProvider>()));
             services.AddSingleton<IHostedService>(provider => provider.GetRequiredKeyedService<DtlsListenerService>(name));
         }
 

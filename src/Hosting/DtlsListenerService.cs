@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,7 +12,10 @@ namespace OpenSsl.Dtls.Hosting;
 /// on start it binds a <see cref="DtlsListener"/> per endpoint and hands every established session to the
 /// <see cref="IDtlsSessionHandler"/>; on stop it drains: new sessions are closed at once, the running ones
 /// may finish until the host's shutdown timeout (<c>HostOptions.ShutdownTimeout</c>), then the remaining
-/// ones are cancelled and closed (close_notify) and the listeners disposed. One instance per listener
+/// ones are cancelled and closed (close_notify) and the listeners disposed. The listeners log through the
+/// host's <see cref="ILoggerFactory"/>, publish the <c>OpenSsl.Dtls</c> meter through its <see cref="IMeterFactory"/>
+/// and use its <see cref="TimeProvider"/> if one is registered, unless <see cref="DtlsHostedListenerOptions.Listener"/>
+/// sets them. One instance per listener
 /// name, a keyed singleton (resolve it with <see cref="DtlsHostingServiceProviderExtensions.GetDtlsListenerService"/>).
 /// Its members may be read from any thread.
 /// </summary>
@@ -23,6 +27,8 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
     private readonly IOptionsMonitor<DtlsHostedListenerOptions> _options;
     private readonly IServiceProvider _services;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IMeterFactory? _meterFactory;
+    private readonly TimeProvider? _timeProvider;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _abort = new();
@@ -36,12 +42,14 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
     private long _served;
     private long _refusedWhileDraining;
 
-    internal DtlsListenerService(string name, IOptionsMonitor<DtlsHostedListenerOptions> options, IServiceProvider services, ILoggerFactory loggerFactory)
+    internal DtlsListenerService(string name, IOptionsMonitor<DtlsHostedListenerOptions> options, IServiceProvider services, ILoggerFactory loggerFactory, IMeterFactory? meterFactory, TimeProvider? timeProvider)
     {
         Name = name;
         _options = options;
         _services = services;
         _loggerFactory = loggerFactory;
+        _meterFactory = meterFactory;
+        _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<DtlsListenerService>();
     }
 
@@ -205,7 +213,9 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
         // are lent the per-endpoint values for the call only and given back as they were.
         EndPoint previousEndPoint = listenerOptions.LocalEndPoint;
         DtlsServerOptions previousServer = listenerOptions.ServerOptions;
-        ILogger? previousLogger = listenerOptions.Logger;
+        ILoggerFactory? previousLoggers = listenerOptions.LoggerFactory;
+        IMeterFactory? previousMeters = listenerOptions.MeterFactory;
+        TimeProvider? previousTime = listenerOptions.TimeProvider;
         try
         {
             if (keys.Count > 0)
@@ -214,9 +224,10 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
             }
 
             listenerOptions.ServerOptions = server;
-            // OBSERVE-MERGE: once DtlsListenerOptions has LoggerFactory and MeterFactory (helper "observe"), pass the
-            // host's: listenerOptions.LoggerFactory ??= _loggerFactory; listenerOptions.MeterFactory ??= _meterFactory.
-            listenerOptions.Logger ??= _loggerFactory.CreateLogger<DtlsListener>();
+            // The host's logging, metrics (the OpenSsl.Dtls meter through its IMeterFactory) and clock, unless set in code.
+            listenerOptions.LoggerFactory ??= _loggerFactory;
+            listenerOptions.MeterFactory ??= _meterFactory;
+            listenerOptions.TimeProvider ??= _timeProvider;
             foreach (IPEndPoint endpoint in endpoints)
             {
                 listenerOptions.LocalEndPoint = endpoint;
@@ -231,7 +242,9 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
         {
             listenerOptions.LocalEndPoint = previousEndPoint;
             listenerOptions.ServerOptions = previousServer;
-            listenerOptions.Logger = previousLogger;
+            listenerOptions.LoggerFactory = previousLoggers;
+            listenerOptions.MeterFactory = previousMeters;
+            listenerOptions.TimeProvider = previousTime;
             if (keys.Count > 0)
             {
                 server.PskKeyLookup = null;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -46,6 +47,46 @@ public sealed class DtlsListenerServiceTests : PeerProcessTestBase
             Assert.That(host.Services.GetDtlsListenerService().State, Is.EqualTo(DtlsListenerState.Listening));
         });
         await host.StopAsync();
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task The_listener_measures_through_the_hosts_meter_factory()
+    {
+        using IHost host = Build(CertificateSettings(Pki));
+        var hostMeters = host.Services.GetRequiredService<IMeterFactory>();
+        var handshakes = new List<double>();
+        using var meterListener = new MeterListener();
+        // Only the instruments of the meter the host's factory made: a static Meter would not be seen here.
+        meterListener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == DtlsMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, hostMeters))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meterListener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == DtlsMetrics.ServerHandshakeDuration)
+            {
+                lock (handshakes)
+                {
+                    handshakes.Add(value);
+                }
+            }
+        });
+        meterListener.Start();
+        await host.StartAsync();
+
+        PeerProcess client = Start(OpenSsl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{Port(host)}", "-CAfile", Pki.CaFile, "-quiet");
+        await EchoThroughAsync(client, Payload("measured"));
+        await host.StopAsync();
+
+        lock (handshakes)
+        {
+            Assert.That(handshakes, Has.Count.EqualTo(1), "one server handshake recorded by the host's meter");
+            Assert.That(handshakes[0], Is.GreaterThan(0));
+        }
     }
 
     [Test]

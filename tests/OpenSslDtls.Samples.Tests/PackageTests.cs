@@ -186,10 +186,12 @@ public sealed partial class PackageTests
                 <PackageReference Include="Microsoft.Extensions.Hosting" Version="{await PinnedVersionAsync("Microsoft.Extensions.Hosting")}" />
             """
             : string.Empty;
+        // A block of type declarations only (a transport class) is a library; any other block is a program's top-level statements.
+        string outputType = TypeDeclarationsOnly(program) ? "Library" : "Exe";
         await File.WriteAllTextAsync(Path.Combine(app, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
-                <OutputType>Exe</OutputType>
+                <OutputType>{outputType}</OutputType>
                 <TargetFramework>net10.0</TargetFramework>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <Nullable>enable</Nullable>
@@ -204,6 +206,14 @@ public sealed partial class PackageTests
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program + "\n");
         return app;
     }
+
+    /// <summary>True when the first line of code after the using directives and comments declares a type.</summary>
+    private static bool TypeDeclarationsOnly(string program) =>
+        program.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0 && !l.StartsWith("//", StringComparison.Ordinal) && !l.StartsWith("using ", StringComparison.Ordinal)) is { } first
+        && TypeDeclaration().IsMatch(first);
+
+    [GeneratedRegex(@"^(public |internal |file )?(sealed |static |abstract |partial )*(class|record|struct|interface|enum) ")]
+    private static partial Regex TypeDeclaration();
 
     /// <summary>The fenced blocks of <paramref name="language"/> in a Markdown text, in order.</summary>
     private static IEnumerable<string> FencedBlocks(string markdown, string language) =>
