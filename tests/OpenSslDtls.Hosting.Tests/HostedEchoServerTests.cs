@@ -58,9 +58,10 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)), "it exited when the session ended, not at the 60 s shutdown timeout");
     }
 
-    [Test]
+    [TestCase("TERM")]
+    [TestCase("INT")] // Ctrl+C
     [CancelAfter(90_000)]
-    public async Task SIGTERM_with_an_idle_peer_closes_it_at_the_shutdown_timeout_and_exits_0()
+    public async Task A_stop_signal_with_an_idle_peer_closes_it_at_the_shutdown_timeout_and_exits_0(string signal)
     {
         // The settings through environment variables this time (Dtls__Server__... is Dtls:Server:...).
         PeerProcess server = PeerProcess.Start("dotnet", [Dll, "--Dtls:Endpoints:0:Port", "0", "--shutdownTimeoutSeconds", "2"], new Dictionary<string, string?>
@@ -75,7 +76,7 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
             await EchoThroughAsync(client, Payload("idle-after-this"));
 
             var clock = Stopwatch.StartNew();
-            await server.SignalAsync("TERM");
+            await server.SignalAsync(signal);
             Assert.That(await server.WaitForExitAsync(Bound), Is.Zero, server.Report());
             Assert.That(clock.Elapsed, Is.GreaterThan(TimeSpan.FromSeconds(1.5)).And.LessThan(TimeSpan.FromSeconds(12)), server.Report());
             // s_client -quiet ends only when it reads close_notify.
