@@ -12,6 +12,9 @@ internal sealed class OursPair : PairImpl
     private readonly DtlsContext _server;
     private readonly DtlsContext _client;
     private readonly bool _resume;
+    private readonly bool _viaListener;
+    private readonly DtlsServerOptions _serverOptions;
+    private DtlsListener? _listener;
     private LoopbackPair? _sockets;
     private DtlsSession? _serverSession;
     private DtlsSession? _clientSession;
@@ -20,7 +23,8 @@ internal sealed class OursPair : PairImpl
     public OursPair(BenchSettings settings)
     {
         _resume = settings.Resume;
-        _server = new DtlsContext(new DtlsServerOptions
+        _viaListener = settings.Impl == "ours-listener";
+        _serverOptions = new DtlsServerOptions
         {
             CertificateChainFile = settings.CertFile,
             PrivateKeyFile = settings.KeyFile,
@@ -29,7 +33,8 @@ internal sealed class OursPair : PairImpl
             SessionCacheSize = _resume ? 1024 : 0,
             EnableSessionTickets = _resume,
             Mtu = Mtu,
-        });
+        };
+        _server = new DtlsContext(_serverOptions);
         _client = new DtlsContext(new DtlsClientOptions
         {
             CaFile = settings.CertFile,
@@ -61,12 +66,24 @@ internal sealed class OursPair : PairImpl
 
     public override async Task OpenAsync(bool echo, CancellationToken cancellationToken)
     {
-        _sockets = new LoopbackPair();
-        _serverSession = new DtlsSession(_server, _sockets.Server);
-        _clientSession = new DtlsSession(_client, _sockets.Client);
-        ValueTask accept = _serverSession.AcceptAsync(cancellationToken);
-        await _clientSession.ConnectAsync(cancellationToken);
-        await accept;
+        if (_viaListener)
+        {
+            // The listener's I/O mode: one unconnected socket, datagrams demultiplexed per peer.
+            _listener = DtlsListener.Listen(new DtlsListenerOptions { LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), ServerOptions = _serverOptions });
+            ValueTask<DtlsSession> accepted = _listener.AcceptAsync(cancellationToken);
+            _clientSession = await DtlsClient.ConnectAsync(_listener.LocalEndPoint, _client, cancellationToken);
+            _serverSession = await accepted;
+        }
+        else
+        {
+            _sockets = new LoopbackPair();
+            _serverSession = new DtlsSession(_server, _sockets.Server);
+            _clientSession = new DtlsSession(_client, _sockets.Client);
+            ValueTask accept = _serverSession.AcceptAsync(cancellationToken);
+            await _clientSession.ConnectAsync(cancellationToken);
+            await accept;
+        }
+
         _serverLoop = ServeAsync(_serverSession, echo, cancellationToken);
     }
 
@@ -116,6 +133,11 @@ internal sealed class OursPair : PairImpl
         if (_serverSession is not null)
         {
             await _serverSession.DisposeAsync();
+        }
+
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync();
         }
 
         _sockets?.Dispose();

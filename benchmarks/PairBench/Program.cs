@@ -40,7 +40,7 @@ switch (settings.Mode)
 
 PairImpl impl = settings.Impl switch
 {
-    "ours" => new OursPair(settings),
+    "ours" or "ours-listener" => new OursPair(settings),
     "bc" => new BouncyCastlePair(settings),
     _ => throw new ArgumentException($"unknown --impl {settings.Impl}"),
 };
