@@ -10,7 +10,11 @@ namespace OpenSslDtls.PairBench;
 /// </summary>
 internal static class Measure
 {
-    private const int HandshakeWarmup = 20;
+    // Enough calls for tiered compilation to finish (30 calls, then a background re-JIT): with 20 the
+    // timed window still ran tier-0 code and the JIT itself (perf: ~20 % of samples in libclrjit).
+    // Bounded by time too, for BouncyCastle's RSA at ~20 handshakes/s.
+    private const int HandshakeWarmup = 300;
+    private static readonly TimeSpan HandshakeWarmupLimit = TimeSpan.FromSeconds(1.5);
     private const int EchoWarmup = 2000;
 
     public static async Task<string> RunAsync(PairImpl impl, BenchSettings settings, long processStart, CancellationToken cancellationToken)
@@ -29,7 +33,8 @@ internal static class Measure
             case "hs":
             case "resume":
             {
-                for (int i = 0; i < HandshakeWarmup; i++)
+                long warmStart = Stopwatch.GetTimestamp();
+                for (int i = 0; i < HandshakeWarmup && Stopwatch.GetElapsedTime(warmStart) < HandshakeWarmupLimit; i++)
                 {
                     await impl.HandshakeOnceAsync(cancellationToken);
                 }
