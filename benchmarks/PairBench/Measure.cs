@@ -10,12 +10,13 @@ namespace OpenSslDtls.PairBench;
 /// </summary>
 internal static class Measure
 {
-    // Enough calls for tiered compilation to finish (30 calls, then a background re-JIT): with 20 the
-    // timed window still ran tier-0 code and the JIT itself (perf: ~20 % of samples in libclrjit).
-    // Bounded by time too, for BouncyCastle's RSA at ~20 handshakes/s.
-    private const int HandshakeWarmup = 300;
-    private static readonly TimeSpan HandshakeWarmupLimit = TimeSpan.FromSeconds(1.5);
-    private const int EchoWarmup = 2000;
+    // Warm-up by time, not count: tiered compilation (tier 0, instrumented, tier 1; a 100 ms delay
+    // that restarts whenever new code is jitted) kept the background JIT busy in the timed window
+    // after 20 handshakes (perf: 16 % of samples in libclrjit). Bounded in count as well.
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1.2);
+    private const int MaxWarmupOps = 200_000;
+
+    public static AllocationSampler? Sampler { get; set; }
 
     public static async Task<string> RunAsync(PairImpl impl, BenchSettings settings, long processStart, CancellationToken cancellationToken)
     {
@@ -34,7 +35,7 @@ internal static class Measure
             case "resume":
             {
                 long warmStart = Stopwatch.GetTimestamp();
-                for (int i = 0; i < HandshakeWarmup && Stopwatch.GetElapsedTime(warmStart) < HandshakeWarmupLimit; i++)
+                for (int i = 0; i < MaxWarmupOps && Stopwatch.GetElapsedTime(warmStart) < Warmup; i++)
                 {
                     await impl.HandshakeOnceAsync(cancellationToken);
                 }
@@ -56,7 +57,8 @@ internal static class Measure
                 byte[] payload = new byte[settings.Size];
                 Random.Shared.NextBytes(payload);
                 byte[] buffer = new byte[settings.Size + 64];
-                for (int i = 0; i < EchoWarmup; i++)
+                long warmStart = Stopwatch.GetTimestamp();
+                for (int i = 0; i < MaxWarmupOps && Stopwatch.GetElapsedTime(warmStart) < Warmup; i++)
                 {
                     await impl.SendAsync(payload, cancellationToken);
                     await impl.ReceiveAsync(buffer, cancellationToken);
@@ -113,12 +115,14 @@ internal static class Measure
         public static Snapshot Take()
         {
             using var process = Process.GetCurrentProcess();
+            Sampler?.Enabled = true;
             return new Snapshot(Stopwatch.GetTimestamp(), process.TotalProcessorTime, GC.GetTotalAllocatedBytes(precise: true));
         }
 
         public string Format(long ops, TimeSpan elapsed)
         {
             long allocated = GC.GetTotalAllocatedBytes(precise: true) - Allocated;
+            Sampler?.Enabled = false;
             using var process = Process.GetCurrentProcess();
             double cpuUs = (process.TotalProcessorTime - Cpu).TotalMicroseconds;
             ops = Math.Max(ops, 1);

@@ -44,9 +44,13 @@ PairImpl impl = settings.Impl switch
     "bc" => new BouncyCastlePair(settings),
     _ => throw new ArgumentException($"unknown --impl {settings.Impl}"),
 };
+using AllocationSampler? sampler = Environment.GetEnvironmentVariable("DTLS_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
+Measure.Sampler = sampler;
 await using (impl)
 {
     Console.WriteLine(await Measure.RunAsync(impl, settings, startTimestamp, deadline.Token));
 }
+
+sampler?.Report();
 
 return 0;

@@ -76,8 +76,17 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Options);
         _ownedTransport = ownsTransport ? sender as IDisposable : null;
         _received = Channel.CreateBounded<PooledDatagram>(
-            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
-            dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
+            // Not SingleWriter: a cancelled ReceiveAsync writes a wake-up marker (see ReceiveQueuedAsync).
+            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Options.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite },
+            dropped =>
+            {
+                if (!dropped.IsWakeUp)
+                {
+                    Interlocked.Increment(ref _droppedDatagrams);
+                }
+
+                dropped.Return();
+            });
 
         bool ok = false;
         try
@@ -484,8 +493,16 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     // Budget: the session's account in the listener's byte budget the buffer is charged to (DtlsSession.Listener.cs), or null.
     private readonly record struct PooledDatagram(byte[] Buffer, int Length, QueuedDatagramBudget.Account? Budget = null)
     {
+        /// <summary>default: no datagram, only wakes a ReceiveAsync whose token was cancelled.</summary>
+        public bool IsWakeUp => Buffer is null;
+
         public void Return()
         {
+            if (IsWakeUp)
+            {
+                return;
+            }
+
             Budget?.Give(Buffer.Length);
             ArrayPool<byte>.Shared.Return(Buffer);
         }
