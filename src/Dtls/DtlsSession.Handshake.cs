@@ -188,9 +188,16 @@ public sealed partial class DtlsSession
             SrtpProfile = SSL_get_selected_srtp_profile_name(_ssl);
         }
 
-        using (SafeX509Handle peer = SSL_get1_peer_certificate(_ssl))
+        // Kept as OpenSSL's reference; RemoteCertificate makes the managed copy only when read.
+        SafeX509Handle peer = SSL_get1_peer_certificate(_ssl);
+        if (peer.IsInvalid)
         {
-            RemoteCertificate = peer.IsInvalid ? null : CertificateConversion.FromNative(peer);
+            peer.Dispose();
+        }
+        else
+        {
+            _remoteCertificateHandle?.Dispose();
+            _remoteCertificateHandle = peer;
         }
 
         if (_resumptionKey is not null && _context.ClientSessions is { } cache)

@@ -188,6 +188,12 @@ public sealed partial class DtlsSession
             {
                 if (reader.TryPeek(out PooledDatagram next))
                 {
+                    if (next.IsWakeUp)
+                    {
+                        reader.TryRead(out _);
+                        continue;
+                    }
+
                     if (next.Length > buffer.Length)
                     {
                         throw new ArgumentException($"The buffer holds {buffer.Length} bytes but the next datagram has {next.Length}; it is kept for a call with a larger buffer.", nameof(buffer));
@@ -203,7 +209,26 @@ public sealed partial class DtlsSession
                 }
             }
 
-            if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            // WaitToReadAsync with a token that can be cancelled allocates a waiter per call (~96 B:
+            // all of a steady-state round trip's allocations, docs/benchmarks.md); without one it
+            // reuses the channel's singleton. So the wait takes no token, and a cancellation wakes it
+            // with a marker the loop above skips. The registration reuses the token source's nodes.
+            bool more;
+            if (cancellationToken.CanBeCanceled)
+            {
+                using (cancellationToken.UnsafeRegister(static s => ((DtlsSession)s!)._received.Writer.TryWrite(default), this))
+                {
+                    more = await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                more = await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (!more)
             {
                 return 0;
             }

@@ -94,8 +94,17 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         _transport = transport;
         _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Settings);
         _received = Channel.CreateBounded<PooledDatagram>(
-            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
-            dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
+            // Not SingleWriter: a cancelled ReceiveAsync writes a wake-up marker (see ReceiveQueuedAsync).
+            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite },
+            dropped =>
+            {
+                if (!dropped.IsWakeUp)
+                {
+                    Interlocked.Increment(ref _droppedDatagrams);
+                }
+
+                dropped.Return();
+            });
 
         bool ok = false;
         try
@@ -154,8 +163,38 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>The negotiated cipher suite's IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), or null before the handshake.</summary>
     public string? CipherSuite { get; private set; }
 
-    /// <summary>The peer's certificate, or null if it sent none (PSK, or a client without one).</summary>
-    public X509Certificate2? RemoteCertificate { get; private set; }
+    /// <summary>
+    /// The peer's certificate, or null if it sent none (PSK, or a client without one). Made on first
+    /// read (the same instance afterwards) and disposed with the session.
+    /// </summary>
+    /// <remarks>
+    /// Lazy because a managed <see cref="X509Certificate2"/> decodes the certificate again (DER and
+    /// public key): 10 to 14 % of the CPU of a full handshake in docs/benchmarks.md's profile, paid
+    /// by every session whether or not anyone reads it. The session keeps OpenSSL's reference instead.
+    /// </remarks>
+    public X509Certificate2? RemoteCertificate
+    {
+        get
+        {
+            if (Volatile.Read(ref _remoteCertificate) is { } made)
+            {
+                return made;
+            }
+
+            lock (_lock)
+            {
+                if (_remoteCertificate is null && _remoteCertificateHandle is { IsInvalid: false, IsClosed: false } handle)
+                {
+                    Volatile.Write(ref _remoteCertificate, CertificateConversion.FromNative(handle));
+                }
+
+                return _remoteCertificate;
+            }
+        }
+    }
+
+    private X509Certificate2? _remoteCertificate;
+    private SafeX509Handle? _remoteCertificateHandle; // SSL_get1_peer_certificate's reference, until RemoteCertificate is read
 
     /// <summary>The ALPN protocol both sides agreed on, or null.</summary>
     public string? NegotiatedApplicationProtocol { get; private set; }
@@ -347,7 +386,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         }
 
         Release();
-        RemoteCertificate?.Dispose();
+        lock (_lock)
+        {
+            _remoteCertificateHandle?.Dispose();
+            _remoteCertificate?.Dispose();
+        }
+
         // docs/architecture.md's order: session (with the transport it owns), then context.
         _ownedContext?.Dispose();
     }
@@ -483,8 +527,16 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     // Budget: the session's account in the listener's byte budget the buffer is charged to (DtlsSession.Listener.cs), or null.
     private readonly record struct PooledDatagram(byte[] Buffer, int Length, QueuedDatagramBudget.Account? Budget = null)
     {
+        /// <summary>default: no datagram, only wakes a ReceiveAsync whose token was cancelled.</summary>
+        public bool IsWakeUp => Buffer is null;
+
         public void Return()
         {
+            if (IsWakeUp)
+            {
+                return;
+            }
+
             Budget?.Give(Buffer.Length);
             ArrayPool<byte>.Shared.Return(Buffer);
         }
