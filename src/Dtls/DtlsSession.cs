@@ -208,7 +208,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>The largest payload one <see cref="SendAsync"/> can carry: one record in one datagram at the configured MTU (<c>DTLS_get_data_mtu</c>).</summary>
     public int MaxDatagramPayload { get; private set; }
 
-    /// <summary>The local endpoint of the socket.</summary>
+    /// <summary>The local endpoint of the socket; null over a transport without one (<see cref="DtlsDatagramTransport.LocalEndPoint"/>).</summary>
     public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
 
     /// <summary>The peer's endpoint; null over a transport without one (<see cref="DtlsDatagramTransport.RemoteEndPoint"/>).</summary>
