@@ -452,9 +452,14 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// </summary>
     internal void UserCallbackFailed(string callback, Exception e, bool openSslAborts, DtlsException? wrapped = null)
     {
+        if (_callbackException is null)
+        {
+            // One Warning per failure that ends the call, not one per later callback of that call.
+            SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
+        }
+
         _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
         _abandoned |= !openSslAborts;
-        SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
     }
 
     // Set when a callback failed where OpenSSL goes on regardless: what OpenSSL writes is not sent.
