@@ -7,8 +7,9 @@ using NUnit.Framework;
 namespace OpenSslDtls.Samples.Tests;
 
 /// <summary>
-/// The NuGet package as a user gets it: packed into a local feed, inspected as a zip, then consumed
-/// by a new console app outside the repository that runs README.md's example.
+/// The NuGet packages as a user gets them: packed into a local feed, inspected as zips, then consumed
+/// by new console apps outside the repository, one per C# block of README.md, each block a whole
+/// Program.cs; the first runs with certificates made by the README's own openssl commands.
 /// </summary>
 [TestFixture]
 public sealed partial class PackageTests
@@ -32,11 +33,14 @@ public sealed partial class PackageTests
         string baseVersion = VersionElement().Match(await File.ReadAllTextAsync(Repository.PathOf("Directory.Build.props"))).Groups[1].Value;
         _version = $"{baseVersion}-samplestest.{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}.{Environment.ProcessId}";
         _feed = Path.Combine(Repository.Scratch, "feed");
-        await Repository.RunToSuccessAsync(
-            "dotnet",
-            ["pack", Repository.PathOf("src", "Dtls"), "-c", "Release", "--no-build", "-o", _feed, "--artifacts-path", SampleBinaries.ArtifactsPath,
-             $"-p:PackageVersion={_version}", "-nologo", "-v", "q"],
-            DotnetTimeout);
+        foreach (string project in new[] { "Dtls", "Hosting" })
+        {
+            await Repository.RunToSuccessAsync(
+                "dotnet",
+                ["pack", Repository.PathOf("src", project), "-c", "Release", "--no-build", "-o", _feed, "--artifacts-path", SampleBinaries.ArtifactsPath,
+                 $"-p:PackageVersion={_version}", "-nologo", "-v", "q"],
+                DotnetTimeout);
+        }
     }
 
     [OneTimeTearDown]
@@ -45,16 +49,19 @@ public sealed partial class PackageTests
         // The consumer's restore extracted our test version into the global packages folder; it is of no use to anyone.
         string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string extracted = Path.Combine(packages, "openssldtls", _version ?? "none");
-        if (Directory.Exists(extracted))
+        foreach (string packageId in new[] { "openssldtls", "openssldtls.hosting" })
         {
-            Directory.Delete(extracted, recursive: true);
-        }
+            string extracted = Path.Combine(packages, packageId, _version ?? "none");
+            if (Directory.Exists(extracted))
+            {
+                Directory.Delete(extracted, recursive: true);
+            }
 
-        string id = Path.GetDirectoryName(extracted)!;
-        if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any())
-        {
-            Directory.Delete(id);
+            string id = Path.GetDirectoryName(extracted)!;
+            if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any())
+            {
+                Directory.Delete(id);
+            }
         }
     }
 
@@ -104,25 +111,56 @@ public sealed partial class PackageTests
     }
 
     [Test]
-    [CancelAfter(600_000)]
-    public async Task A_new_console_app_restores_the_package_and_runs_the_README_example()
+    public void Hosting_package_holds_its_assembly_with_XML_docs_and_depends_on_this_OpenSslDtls()
     {
-        string app = Path.Combine(Repository.Scratch, "consumer");
-        Directory.CreateDirectory(app);
-        await WriteConsumerAsync(app);
-
-        await Repository.RunToSuccessAsync("dotnet", ["build", app, "-c", "Release", "-o", Path.Combine(app, "out"), "-nologo", "-v", "q"], DotnetTimeout, workingDirectory: app);
-        PeerProcess run = PeerProcess.Start("dotnet", [Path.Combine(app, "out", "Consumer.dll")], workingDirectory: app);
-        await using (run)
+        string file = Path.Combine(_feed, $"OpenSslDtls.Hosting.{_version}.nupkg");
+        Assert.That(File.Exists(file), Is.True, $"{file} was not made");
+        using ZipArchive package = ZipFile.OpenRead(file);
+        Assert.That(package.Entries.Select(e => e.FullName), Is.SupersetOf(new[] { "lib/net10.0/OpenSsl.Dtls.Hosting.dll", "lib/net10.0/OpenSsl.Dtls.Hosting.xml", "README.md" }));
+        XElement metadata = ReadNuspec(package).Elements().Single(e => e.Name.LocalName == "metadata");
+        XNamespace ns = metadata.Name.Namespace;
+        Dictionary<string, string> dependencies = metadata.Descendants(ns + "dependency").ToDictionary(d => d.Attribute("id")!.Value, d => d.Attribute("version")!.Value);
+        Assert.Multiple(() =>
         {
-            int exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(60));
-            Assert.That(exit, Is.Zero, run.Report());
-            Assert.That(run.StandardOutput, Does.Contain("DTLSv1.2").And.Contain(": hello"), run.Report());
+            Assert.That(metadata.Element(ns + "id")?.Value, Is.EqualTo("OpenSslDtls.Hosting"));
+            Assert.That(dependencies.GetValueOrDefault("OpenSslDtls"), Is.EqualTo(_version), "the library it was built with");
+            Assert.That(dependencies.Keys, Is.SupersetOf(new[] { "Microsoft.Extensions.Hosting.Abstractions", "Microsoft.Extensions.Options.ConfigurationExtensions", "Microsoft.Extensions.Diagnostics.HealthChecks" }));
+        });
+    }
+
+    /// <summary>README.md's C# blocks, each a whole Program.cs (using directives included), by position.</summary>
+    public static IEnumerable<TestCaseData> ReadmeBlocks() =>
+        CSharpBlocks(File.ReadAllText(Repository.PathOf("README.md"))).Select((block, i) =>
+            new TestCaseData(i).SetArgDisplayNames($"block {i + 1}: {block.Split('\n').First(l => !l.StartsWith("using ", StringComparison.Ordinal) && l.Length > 0)}"));
+
+    [TestCaseSource(nameof(ReadmeBlocks))]
+    [CancelAfter(600_000)]
+    public async Task Each_README_CSharp_block_builds_as_a_fresh_app_against_the_packages(int index)
+    {
+        string block = CSharpBlocks(await File.ReadAllTextAsync(Repository.PathOf("README.md"))).ElementAt(index);
+        string app = await WriteConsumerAsync($"consumer-{index}", block);
+        await Repository.RunToSuccessAsync("dotnet", ["build", app, "-c", "Release", "-o", Path.Combine(app, "out"), "-nologo", "-v", "q"], DotnetTimeout, workingDirectory: app);
+
+        if (index == 0)
+        {
+            // The first block is the README's runnable example: server.crt, server.key and ca.crt come from
+            // the README's own openssl commands, run as shown in the app's directory.
+            string commands = ShellBlocks(await File.ReadAllTextAsync(Repository.PathOf("README.md"))).First(b => b.Contains("openssl req", StringComparison.Ordinal));
+            await Repository.RunToSuccessAsync("bash", ["-euo", "pipefail", "-c", commands], TimeSpan.FromSeconds(60), workingDirectory: app);
+            PeerProcess run = PeerProcess.Start("dotnet", [Path.Combine(app, "out", "Consumer.dll")], workingDirectory: app);
+            await using (run)
+            {
+                int exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(60));
+                Assert.That(exit, Is.Zero, run.Report());
+                Assert.That(run.StandardOutput, Does.Contain("DTLSv1.2").And.Contain(": hello"), run.Report());
+            }
         }
     }
 
-    private async Task WriteConsumerAsync(string app)
+    private async Task<string> WriteConsumerAsync(string name, string program)
     {
+        string app = Path.Combine(Repository.Scratch, name);
+        Directory.CreateDirectory(app);
         // Sources this machine reaches (`dotnet nuget list source`), after our feed; <clear/> drops anything inherited.
         string[] sources = await EnabledSourcesAsync();
         string sourceLines = string.Join("\n", sources.Select((s, i) => $"    <add key=\"source{i}\" value=\"{s}\" />"));
@@ -141,55 +179,55 @@ public sealed partial class PackageTests
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.targets"), "<Project />\n");
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project>\n  <PropertyGroup>\n    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>\n  </PropertyGroup>\n</Project>\n");
+        // A block that uses the hosting package gets it and the Generic Host, at the version the repository pins.
+        string hosting = program.Contains("using OpenSsl.Dtls.Hosting;", StringComparison.Ordinal)
+            ? $"""
+                <PackageReference Include="OpenSslDtls.Hosting" Version="[{_version}]" />
+                <PackageReference Include="Microsoft.Extensions.Hosting" Version="{await PinnedVersionAsync("Microsoft.Extensions.Hosting")}" />
+            """
+            : string.Empty;
+        // A block of type declarations only (a transport class) is a library; any other block is a program's top-level statements.
+        string outputType = TypeDeclarationsOnly(program) ? "Library" : "Exe";
         await File.WriteAllTextAsync(Path.Combine(app, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
-                <OutputType>Exe</OutputType>
+                <OutputType>{outputType}</OutputType>
                 <TargetFramework>net10.0</TargetFramework>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <Nullable>enable</Nullable>
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="OpenSslDtls" Version="[{_version}]" />
+            {hosting}
               </ItemGroup>
             </Project>
             """);
-
-        // The files the README example reads from the current directory.
-        File.Copy(TestPki.Shared.ServerCertificateFile, Path.Combine(app, "server.crt"), overwrite: true);
-        File.Copy(TestPki.Shared.ServerKeyFile, Path.Combine(app, "server.key"), overwrite: true);
-        File.Copy(TestPki.Shared.CaFile, Path.Combine(app, "ca.crt"), overwrite: true);
-        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), $$"""
-            using System.Net;
-            using System.Net.Sockets;
-            using System.Text;
-            using OpenSsl.Dtls;
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            CancellationToken cancellationToken = timeout.Token;
-
-            {{await ReadmeExampleAsync()}}
-            """);
+        // Exactly the block, nothing added: it must compile as it stands.
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program + "\n");
+        return app;
     }
 
-    /// <summary>
-    /// README.md's example as the library's tests keep it compiling and running (between README-BEGIN and
-    /// README-END in ReadmeExampleTests.cs). It prints "&lt;version&gt; &lt;cipher&gt;: hello".
-    /// </summary>
-    private static async Task<string> ReadmeExampleAsync()
-    {
-        string source = Repository.PathOf("tests", "OpenSslDtls.Tests", "Dtls", "ReadmeExampleTests.cs");
-        string[] lines = File.Exists(source) ? await File.ReadAllLinesAsync(source) : [];
-        int begin = Array.FindIndex(lines, l => l.Trim() == "// README-BEGIN");
-        int end = Array.FindIndex(lines, l => l.Trim() == "// README-END");
-        if (begin < 0 || end <= begin)
-        {
-            Assert.Fail($"{source} has no // README-BEGIN ... // README-END region to run from the package");
-        }
+    /// <summary>True when the first line of code after the using directives and comments declares a type.</summary>
+    private static bool TypeDeclarationsOnly(string program) =>
+        program.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0 && !l.StartsWith("//", StringComparison.Ordinal) && !l.StartsWith("using ", StringComparison.Ordinal)) is { } first
+        && TypeDeclaration().IsMatch(first);
 
-        string[] region = lines[(begin + 1)..end];
-        int indent = region.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return string.Join("\n", region.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
+    [GeneratedRegex(@"^(public |internal |file )?(sealed |static |abstract |partial )*(class|record|struct|interface|enum) ")]
+    private static partial Regex TypeDeclaration();
+
+    /// <summary>The fenced blocks of <paramref name="language"/> in a Markdown text, in order.</summary>
+    private static IEnumerable<string> FencedBlocks(string markdown, string language) =>
+        Regex.Matches(markdown.Replace("\r\n", "\n", StringComparison.Ordinal), $"```{language}\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value);
+
+    private static IEnumerable<string> CSharpBlocks(string markdown) => FencedBlocks(markdown, "csharp");
+
+    private static IEnumerable<string> ShellBlocks(string markdown) => FencedBlocks(markdown, "sh");
+
+    /// <summary>A package's version from Directory.Packages.props.</summary>
+    private static async Task<string> PinnedVersionAsync(string package)
+    {
+        XDocument props = XDocument.Parse(await File.ReadAllTextAsync(Repository.PathOf("Directory.Packages.props")));
+        return props.Descendants("PackageVersion").Single(p => (string?)p.Attribute("Include") == package).Attribute("Version")!.Value;
     }
 
     private static async Task<string[]> EnabledSourcesAsync()

@@ -19,8 +19,9 @@ internal static class SampleBinaries
 
     private static async Task BuildAsync()
     {
-        // One after the other: both build src/Dtls into the same artifacts directory.
-        foreach (string project in new[] { "EchoServer", "EchoClient" })
+        // One after the other: all build src/Dtls into the same artifacts directory (HostedEchoServer also
+        // src/Hosting, which PackageTests packs).
+        foreach (string project in new[] { "EchoServer", "EchoClient", "HostedEchoServer" })
         {
             await Repository.RunToSuccessAsync(
                 "dotnet",
