@@ -137,7 +137,7 @@ public sealed class DtlsContext : IDisposable
         // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.
         SSL_CTX_set_options(_handle, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | (o.IsServer ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
 
-        bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null };
+        bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { HasPskLookup: true };
         bool hasCertificate = o.Certificate is not null || o.CertificateChainFile is not null;
         string ciphers = o.CipherList ?? (psk ? (hasCertificate && o.IsServer ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
         Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
@@ -272,7 +272,7 @@ public sealed class DtlsContext : IDisposable
             case DtlsClientOptions { PskKey.IsEmpty: false }:
                 SSL_CTX_set_psk_client_callback(_handle, &NativeCallbacks.OnPskClient);
                 break;
-            case DtlsServerOptions { PskKeyLookup: not null } s:
+            case DtlsServerOptions { HasPskLookup: true } s:
                 SSL_CTX_set_psk_server_callback(_handle, &NativeCallbacks.OnPskServer);
                 // Sees the record headers, to fail a handshake with a mismatched key at once (DtlsSession.KeyMismatch.cs).
                 SSL_CTX_set_msg_callback(_handle, &NativeCallbacks.OnMessage);

@@ -145,6 +145,7 @@ public sealed partial class DtlsSession
             _received.Writer.TryComplete(e);
         }
 
+        EndPskLookup();
         _handshake?.TrySetException(e);
     }
 
@@ -221,7 +222,7 @@ public sealed partial class DtlsSession
             return new DtlsAuthenticationException(DtlsCertificateFailure.Missing, "the client sent no certificate although RequireClientCertificate is set", _lastAlert, errors);
         }
 
-        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Options is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null }))
+        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Options is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { HasPskLookup: true }))
         {
             return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }

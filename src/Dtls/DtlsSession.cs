@@ -91,6 +91,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             SSL_set_app_data(_ssl, GCHandle.ToIntPtr(_self));
             AttachBio();
             ConfigureSsl(out _resumptionKey);
+            InitPskLookup();
             (sender as ConnectedSocketDriver)?.Start(this);
             ok = true;
         }
@@ -165,8 +166,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this session:
     /// the handshake's bound, then the negotiated cipher's. Set where the handshake completes, on the
     /// thread processing that datagram, so the next datagram already gets the cipher's bound.
+    /// While a PSK key lookup holds this session's datagrams (DtlsSession.PskLookup.cs) the handshake
+    /// completes on the lookup's thread, so the listener's first look lets every length through: the
+    /// session's own filter checks what it held with the right bound when it feeds it.
     /// </summary>
-    internal int MinimumEncryptedRecord => Volatile.Read(ref _minimumEncryptedRecord);
+    internal int MinimumEncryptedRecord => _pskPhase is PskLookupPhase.Pending or PskLookupPhase.Replaying ? 0 : Volatile.Read(ref _minimumEncryptedRecord);
 
     internal CertificateVerification Verification => _verification ??= new CertificateVerification(this);
 
@@ -302,6 +306,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             _state = SessionState.Disposed;
             Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
+            EndPskLookup();
         }
 
         _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));

@@ -178,7 +178,7 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            if (session?.Context.Options is not DtlsServerOptions { PskKeyLookup: { } lookup })
+            if (session?.Context.Options is not DtlsServerOptions { HasPskLookup: true } options)
             {
                 return 0;
             }
@@ -186,6 +186,11 @@ internal static unsafe class NativeCallbacks
             ReadOnlySpan<byte> cString = identity == null ? [] : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(identity);
             byte[] id = session.TakeWireIdentity(cString);
             session.PskIdentityBytes = id;
+            if (options.PskKeyLookup is not { } lookup)
+            {
+                return FromAsyncLookup(session, id, psk, maxPskLength);
+            }
+
             ReadOnlyMemory<byte>? key;
             try
             {
@@ -216,6 +221,55 @@ internal static unsafe class NativeCallbacks
         {
             session?.StoreCallbackException(e);
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="OnPskServer"/> for <see cref="DtlsServerOptions.PskKeyLookupAsync"/>: the lookup
+    /// finished before OpenSSL got the ClientKeyExchange (DtlsSession.PskLookup.cs); here its result
+    /// is only copied out. No result, or one for other bytes, is an unknown identity.
+    /// </summary>
+    private static uint FromAsyncLookup(DtlsSession session, byte[] id, byte* psk, uint maxPskLength)
+    {
+        if (session.TakePskLookupResult() is not { } result)
+        {
+            return 0;
+        }
+
+        try
+        {
+            if (result.Refused)
+            {
+                session.StoreCallbackException(new DtlsException(
+                    $"The DTLS handshake with {session.RemoteEndPoint} was refused: {result.Limit} PSK key lookups were already in flight (DtlsListenerOptions.MaxPendingPskLookups)."));
+                // statem_srvr.c (tls_process_cke_psk_preamble): a length above PSK_MAX_PSK_LEN is a
+                // fatal internal_error alert, not unknown_psk_identity: the client's identity may be fine.
+                return maxPskLength + 1;
+            }
+
+            if (result.Error is { } error)
+            {
+                session.UserCallbackFailed("PskKeyLookupAsync", error, openSslAborts: true);
+                return 0;
+            }
+
+            if (result.Key is not { } key || !result.Identity.AsSpan().SequenceEqual(id))
+            {
+                return 0;
+            }
+
+            if (key.Length > maxPskLength)
+            {
+                session.StoreCallbackException(new InvalidOperationException($"PskKeyLookupAsync returned a {key.Length}-byte key; OpenSSL accepts at most {maxPskLength} (PSK_MAX_PSK_LEN)."));
+                return 0;
+            }
+
+            key.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            return (uint)key.Length;
+        }
+        finally
+        {
+            DtlsSession.ForgetKey(result);
         }
     }
 

@@ -208,11 +208,16 @@ internal static class OptionRules
     private static void ValidateServer(DtlsServerOptions s)
     {
         bool hasCertificate = s.Certificate is not null || s.CertificateChainFile is not null;
-        bool psk = s.PskKeyLookup is not null;
+        bool psk = s.HasPskLookup;
+        if (s.PskKeyLookup is not null && s.PskKeyLookupAsync is not null)
+        {
+            throw SettingErrors.Invalid(nameof(s.PskKeyLookupAsync), "Set PskKeyLookup or PskKeyLookupAsync, not both: a server has one key store.");
+        }
+
         if (!hasCertificate && !psk)
         {
             throw SettingErrors.Invalid(nameof(s.Certificate),
-                "A server needs Certificate (or CertificateChainFile and PrivateKeyFile) or PskKeyLookup; with neither every handshake would fail with handshake_failure.");
+                "A server needs Certificate (or CertificateChainFile and PrivateKeyFile) or PskKeyLookup (or PskKeyLookupAsync); with neither every handshake would fail with handshake_failure.");
         }
 
         if (s.PskIdentityHint is not null && !psk)

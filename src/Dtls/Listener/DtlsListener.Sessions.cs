@@ -65,6 +65,7 @@ public sealed partial class DtlsListener
         {
             session = new DtlsSession(_context, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
             session.UseQueueBudget(_queueBudget);
+            session.UsePskLookupBudget(_pskLookups);
         }
         catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
         {

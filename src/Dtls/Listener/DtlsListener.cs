@@ -43,6 +43,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly PendingHandshakeTable _pendingHandshakes;
     private readonly QueuedDatagramBudget _queueBudget;
+    private readonly PskLookupBudget _pskLookups;
     private int _disposed;
 
     private int _established;
@@ -82,6 +83,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime);
         _pendingHandshakes = new PendingHandshakeTable(options);
         _queueBudget = new QueuedDatagramBudget(options.MaxQueuedBytes);
+        _pskLookups = new PskLookupBudget(options.MaxPendingPskLookups);
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
 
         // With SO_REUSEPORT each socket has its own loop; otherwise the loops share the one socket.
@@ -130,6 +132,8 @@ public sealed partial class DtlsListener : IAsyncDisposable
         SessionsReplaced = Interlocked.Read(ref _replaced),
         Retransmissions = Interlocked.Read(ref _retransmissions),
         SendErrors = Interlocked.Read(ref _sendErrors),
+        PskLookupsInFlight = _pskLookups.InFlight,
+        RefusedOverPskLookupLimit = _pskLookups.Refused,
     };
 
     internal CookieAuthority Cookies { get; }
@@ -256,6 +260,11 @@ public sealed partial class DtlsListener : IAsyncDisposable
         if (o.MaxPendingHandshakes < 1)
         {
             throw SettingErrors.OutOfRange(nameof(o.MaxPendingHandshakes), o.MaxPendingHandshakes, "MaxPendingHandshakes must be at least 1.");
+        }
+
+        if (o.MaxPendingPskLookups < 1)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.MaxPendingPskLookups), o.MaxPendingPskLookups, "MaxPendingPskLookups must be at least 1.");
         }
 
         if (o.MaxPendingHandshakesPerAddress < 1)
