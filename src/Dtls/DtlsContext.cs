@@ -137,7 +137,7 @@ public sealed class DtlsContext : IDisposable
         // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.
         SSL_CTX_set_options(_handle, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | (o.IsServer ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
 
-        bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { HasPskLookup: true };
+        bool psk = o is DtlsClientOptions { HasPsk: true } or DtlsServerOptions { HasPskLookup: true };
         bool hasCertificate = o.Certificate is not null || o.CertificateChainFile is not null;
         string ciphers = o.CipherList ?? (psk ? (hasCertificate && o.IsServer ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
         Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
@@ -269,7 +269,7 @@ public sealed class DtlsContext : IDisposable
 
         switch (o)
         {
-            case DtlsClientOptions { PskKey.IsEmpty: false }:
+            case DtlsClientOptions { HasPsk: true }:
                 SSL_CTX_set_psk_client_callback(_handle, &NativeCallbacks.OnPskClient);
                 break;
             case DtlsServerOptions { HasPskLookup: true } s:
@@ -282,6 +282,11 @@ public sealed class DtlsContext : IDisposable
                 }
 
                 break;
+        }
+
+        if (o is DtlsServerOptions { ServerContextSelector: not null })
+        {
+            SSL_CTX_set_tlsext_servername_callback(_handle, &NativeCallbacks.OnServerName);
         }
 
         SSL_CTX_set_info_callback(_handle, &NativeCallbacks.OnInfo);

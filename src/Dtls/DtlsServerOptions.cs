@@ -49,6 +49,24 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public Func<DtlsPskRequest, CancellationToken, ValueTask<ReadOnlyMemory<byte>?>>? PskKeyLookupAsync { get; set; }
 
+    /// <summary>
+    /// Chooses the certificate by the name the client asked for (Server Name Indication, RFC 6066
+    /// §3), as <c>SslServerAuthenticationOptions.ServerCertificateSelectionCallback</c> does: called
+    /// with the host name from the ClientHello (null when the client sent none), it returns the
+    /// server <see cref="DtlsContext"/> whose certificate chain and key this handshake uses, or null
+    /// to keep this context's own. OpenSSL's <c>SSL_set_SSL_CTX</c> moves the session to that context
+    /// (SSL_CTX_set_tlsext_servername_callback(3)): it takes the certificate, key and chain from it;
+    /// everything else (protocols, ciphers, PSK, client-certificate policy, session cache and
+    /// tickets, callbacks) stays this context's. The returned context must be a live server context;
+    /// the session keeps a native reference to it, so it may be disposed while sessions still use
+    /// it, but not before the selector stops returning it. Runs on the thread processing the
+    /// ClientHello, inside OpenSSL (a listener's receive loop): keep it to a dictionary lookup. An
+    /// exception, a client context or a disposed one fails that handshake with an internal_error
+    /// alert and a <see cref="DtlsException"/> (or the exception). The name is also in
+    /// <see cref="DtlsSession.TargetHostName"/>. Default null (one certificate for every name).
+    /// </summary>
+    public Func<string?, DtlsContext?>? ServerContextSelector { get; set; }
+
     /// <summary>Sessions the server caches for resumption by ID. 0 turns the cache off. Default 1024.</summary>
     public int SessionCacheSize { get; init; } = 1024;
 

@@ -144,6 +144,14 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>The negotiated DTLS-SRTP protection profile ("SRTP_AEAD_AES_128_GCM"), or null.</summary>
     public string? SrtpProfile { get; private set; }
 
+    /// <summary>
+    /// The server name of this session (Server Name Indication, RFC 6066 §3), as
+    /// <c>SslStream.TargetHostName</c>: on a server the host name the client sent in its ClientHello
+    /// (<c>SSL_get_servername</c>; null when it sent none), on a client its
+    /// <see cref="DtlsClientOptions.TargetHost"/>. Null before the handshake completes.
+    /// </summary>
+    public string? TargetHostName { get; private set; }
+
     /// <summary>True if the handshake resumed an earlier session instead of running a full one.</summary>
     public bool IsResumed { get; private set; }
 

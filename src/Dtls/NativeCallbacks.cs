@@ -147,16 +147,41 @@ internal static unsafe class NativeCallbacks
             }
 
             ReadOnlySpan<byte> id = session.Context.ClientPskIdentity;
-            if (id.IsEmpty || id.Length + 1 > maxIdentityLength || options.PskKey.Length > maxPskLength)
+            ReadOnlySpan<byte> key = options.PskKey.Span;
+            if (options.PskCredentialSelector is { } selector)
+            {
+                byte[] hintBytes = hint == null ? [] : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(hint).ToArray();
+                DtlsPskCredential? credential;
+                try
+                {
+                    credential = selector(hintBytes);
+                }
+                catch (Exception e)
+                {
+                    session.UserCallbackFailed("PskCredentialSelector", e, openSslAborts: true);
+                    return 0;
+                }
+
+                if (credential is null)
+                {
+                    session.StoreCallbackException(new DtlsException($"PskCredentialSelector returned no credential for the server's identity hint '{DtlsPskRequest.TryDecode(hintBytes) ?? Convert.ToHexString(hintBytes)}'; the handshake was abandoned."));
+                    return 0;
+                }
+
+                id = credential.Identity.Span;
+                key = credential.Key.Span;
+            }
+
+            if (id.IsEmpty || id.Length + 1 > maxIdentityLength || key.Length > maxPskLength)
             {
                 return 0;
             }
 
             id.CopyTo(new Span<byte>(identity, id.Length));
             identity[id.Length] = 0;
-            options.PskKey.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            key.CopyTo(new Span<byte>(psk, (int)maxPskLength));
             session.PskIdentityBytes = id.ToArray();
-            return (uint)options.PskKey.Length;
+            return (uint)key.Length;
         }
         catch (Exception e)
         {
@@ -272,6 +297,69 @@ internal static unsafe class NativeCallbacks
             DtlsSession.ForgetKey(result);
         }
     }
+
+    /// <summary>
+    /// <c>SSL_CTX_set_tlsext_servername_callback</c>, installed on servers with
+    /// <see cref="DtlsServerOptions.ServerContextSelector"/>: runs while OpenSSL processes the
+    /// ClientHello, asks the selector for the context of the name the client sent (RFC 6066 §3) and
+    /// moves the SSL to it (<c>SSL_set_SSL_CTX</c>: its certificate chain and key).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int OnServerName(nint ssl, int* alert, nint arg)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session?.Context.Options is not DtlsServerOptions { ServerContextSelector: { } selector })
+            {
+                return SSL_TLSEXT_ERR_OK;
+            }
+
+            string? name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            DtlsContext? selected;
+            try
+            {
+                selected = selector(name);
+            }
+            catch (Exception e)
+            {
+                session.UserCallbackFailed("ServerContextSelector", e, openSslAborts: true);
+                *alert = AlertInternalError;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+
+            if (selected is null || selected == session.Context)
+            {
+                return SSL_TLSEXT_ERR_OK;
+            }
+
+            if (!selected.IsServer || selected.IsDisposed)
+            {
+                session.StoreCallbackException(new InvalidOperationException(
+                    $"ServerContextSelector returned {(selected.IsServer ? "a disposed" : "a client")} DtlsContext for the server name '{name}'; it must return a live server context, or null for the listener's own."));
+                *alert = AlertInternalError;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+
+            if (SSL_set_SSL_CTX(ssl, selected.Handle) == 0)
+            {
+                session.StoreCallbackException(ErrorQueue.ToException("SSL_set_SSL_CTX"));
+                *alert = AlertInternalError;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+
+            return SSL_TLSEXT_ERR_OK;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            *alert = AlertInternalError;
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+    }
+
+    private const int AlertInternalError = 80;
 
     /// <summary>Info callback: remembers the last alert sent or received, for the exception.</summary>
     [UnmanagedCallersOnly]

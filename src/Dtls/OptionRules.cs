@@ -151,6 +151,11 @@ internal static class OptionRules
         }
 
         bool hasIdentity = !c.PskIdentity.IsEmpty || c.PskIdentityText is not null;
+        if (c.PskCredentialSelector is not null && (hasIdentity || !c.PskKey.IsEmpty))
+        {
+            throw SettingErrors.Invalid(nameof(c.PskCredentialSelector), "Set PskCredentialSelector or a fixed PskIdentity/PskIdentityText with PskKey, not both.");
+        }
+
         if (c.PskKey.IsEmpty != !hasIdentity)
         {
             throw SettingErrors.Invalid(nameof(c.PskKey), hasIdentity
@@ -163,7 +168,7 @@ internal static class OptionRules
             throw SettingErrors.Invalid(nameof(c.PskKey), $"PskKey is {c.PskKey.Length} bytes; OpenSSL accepts at most {DtlsPskLimits.MaxKeyBytes} (PSK_MAX_PSK_LEN).");
         }
 
-        if (!hasIdentity)
+        if (!hasIdentity && c.PskCredentialSelector is null)
         {
             return;
         }
@@ -181,6 +186,11 @@ internal static class OptionRules
         {
             throw SettingErrors.Invalid(ignored,
                 $"{ignored} checks the server's certificate, but a client with PskKey offers only PSK suites, which carry none; remove it, or set CipherList to also offer certificate suites.");
+        }
+
+        if (!hasIdentity)
+        {
+            return; // the selector's credentials are checked when they are made (DtlsPskCredential)
         }
 
         string setting = c.PskIdentityText is not null ? nameof(c.PskIdentityText) : nameof(c.PskIdentity);
