@@ -63,7 +63,7 @@ public sealed partial class DtlsListener
         DtlsSession session;
         try
         {
-            session = new DtlsSession(_context, peer, ownsTransport: true, _options.MaxQueuedDatagramsPerSession);
+            session = NewSession(peer);
             session.UseQueueBudget(_queueBudget);
             session.UsePskLookupBudget(_pskLookups);
         }

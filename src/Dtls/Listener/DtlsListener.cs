@@ -33,7 +33,7 @@ namespace OpenSsl.Dtls;
 public sealed partial class DtlsListener : IAsyncDisposable
 {
     private readonly DtlsListenerOptions _options;
-    private readonly DtlsContext _context;
+    private DtlsContext _context;
     private readonly Socket[] _sockets;
     private readonly Task[] _loops;
     private readonly ILogger _logger;
@@ -235,7 +235,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
             socket.Dispose();
         }
 
-        _context.Dispose();
+        Volatile.Read(ref _context).Dispose();
         _stopping.Dispose();
         ListenerLog.Stopped(_logger, LocalEndPoint, closed);
     }
