@@ -13,7 +13,7 @@ namespace OpenSsl.Dtls;
 /// any threads. Disposing it while sessions are live is safe: each session keeps the native context
 /// alive until it ends.
 /// </summary>
-public sealed class DtlsContext : IDisposable
+public sealed partial class DtlsContext : IDisposable
 {
     // Secure default (docs/architecture.md, secure defaults): ECDHE key exchange with AEAD ciphers only.
     internal const string DefaultCipherList =

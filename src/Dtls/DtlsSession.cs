@@ -250,7 +250,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
         if (_context.ClientSessions is { } cache)
         {
-            resumptionKey = $"{client.TargetHost}|{remote}";
+            resumptionKey = ClientSessionCache.Key(client.TargetHost, remote);
             if (cache.Find(resumptionKey) is { } previous && !previous.IsClosed)
             {
                 ErrorQueue.ThrowIfNotOne(SSL_set_session(_ssl, previous), "SSL_set_session");
