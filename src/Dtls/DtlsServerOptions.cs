@@ -44,7 +44,9 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// never waits, so a slow lookup delays only its own handshake. A <see cref="DtlsListener"/>
     /// bounds the lookups in flight (<see cref="DtlsListenerOptions.MaxPendingPskLookups"/>). Called
     /// on a thread-pool thread, concurrently for different clients. Set this or
-    /// <see cref="PskKeyLookup"/>, not both; setting it enables the PSK cipher suites. Default null.
+    /// <see cref="PskKeyLookup"/>, not both; setting it enables the PSK cipher suites. DTLS 1.2 only
+    /// (DTLS 1.3 sends the identity in the ClientHello): on a libssl that has DTLS 1.3 it needs
+    /// <see cref="DtlsOptions.MaximumProtocol"/> = <see cref="DtlsProtocolVersion.Dtls12"/>. Default null.
     /// </para>
     /// </summary>
     public Func<DtlsPskRequest, CancellationToken, ValueTask<ReadOnlyMemory<byte>?>>? PskKeyLookupAsync { get; set; }

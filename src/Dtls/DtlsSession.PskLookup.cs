@@ -83,6 +83,14 @@ public sealed partial class DtlsSession
                     return true;
             }
 
+            if (_state is SessionState.Established or SessionState.Closed or SessionState.Failed)
+            {
+                // A resumed handshake has no ClientKeyExchange: nothing to look up any more.
+                _pskPhase = PskLookupPhase.Off;
+                _pskAssembler = null;
+                return false;
+            }
+
             if (DtlsRecordFilter.Inspect(datagram, Volatile.Read(ref _minimumEncryptedRecord), Volatile.Read(ref _dtls13Framing)) == RecordVerdict.Malformed)
             {
                 return false; // dropped by the filter; its fragments must not start a lookup

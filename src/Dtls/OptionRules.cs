@@ -224,6 +224,14 @@ internal static class OptionRules
             throw SettingErrors.Invalid(nameof(s.PskKeyLookupAsync), "Set PskKeyLookup or PskKeyLookupAsync, not both: a server has one key store.");
         }
 
+        if (s.PskKeyLookupAsync is not null && DtlsProtocolSupport.MayNegotiateDtls13(s))
+        {
+            // DTLS 1.3 carries the identity in the ClientHello's pre_shared_key extension, not in a
+            // ClientKeyExchange, which is where the asynchronous lookup reads it (DtlsSession.PskLookup.cs).
+            throw SettingErrors.Invalid(nameof(s.PskKeyLookupAsync),
+                "PskKeyLookupAsync reads the identity from the DTLS 1.2 ClientKeyExchange, and this libssl may negotiate DTLS 1.3: set MaximumProtocol = DtlsProtocolVersion.Dtls12, or use PskKeyLookup.");
+        }
+
         if (!hasCertificate && !psk)
         {
             throw SettingErrors.Invalid(nameof(s.Certificate),
