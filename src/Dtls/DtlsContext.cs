@@ -13,7 +13,7 @@ namespace OpenSsl.Dtls;
 /// validated completely when created, then shared by any number of sessions on any threads. Disposing it while sessions are live is safe: each session keeps the native context
 /// alive until it ends.
 /// </summary>
-public sealed class DtlsContext : IDisposable
+public sealed partial class DtlsContext : IDisposable
 {
     // Secure default (docs/architecture.md, secure defaults): ECDHE key exchange with AEAD ciphers only.
     internal const string DefaultCipherList =
@@ -166,7 +166,7 @@ public sealed class DtlsContext : IDisposable
         // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.
         SSL_CTX_set_options(_handle, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | (o.IsServer ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
 
-        bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null };
+        bool psk = o is DtlsClientOptions { HasPsk: true } or DtlsServerOptions { HasPskLookup: true };
         bool hasCertificate = o.Certificate is not null || o.CertificateChainFile is not null;
         string ciphers = o.CipherList ?? (psk ? (hasCertificate && o.IsServer ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
         Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
@@ -298,10 +298,10 @@ public sealed class DtlsContext : IDisposable
 
         switch (o)
         {
-            case DtlsClientOptions { PskKey.IsEmpty: false }:
+            case DtlsClientOptions { HasPsk: true }:
                 SSL_CTX_set_psk_client_callback(_handle, &NativeCallbacks.OnPskClient);
                 break;
-            case DtlsServerOptions { PskKeyLookup: not null } s:
+            case DtlsServerOptions { HasPskLookup: true } s:
                 SSL_CTX_set_psk_server_callback(_handle, &NativeCallbacks.OnPskServer);
                 // Sees the record headers, to fail a handshake with a mismatched key at once (DtlsSession.KeyMismatch.cs).
                 SSL_CTX_set_msg_callback(_handle, &NativeCallbacks.OnMessage);
@@ -311,6 +311,11 @@ public sealed class DtlsContext : IDisposable
                 }
 
                 break;
+        }
+
+        if (o is DtlsServerOptions { ServerContextSelector: not null })
+        {
+            SSL_CTX_set_tlsext_servername_callback(_handle, &NativeCallbacks.OnServerName);
         }
 
         SSL_CTX_set_info_callback(_handle, &NativeCallbacks.OnInfo);

@@ -240,11 +240,16 @@ public sealed partial class DtlsSession
     /// advances the handshake, decrypts every record it holds into the receive queue.
     /// Returns false once the session can take no more datagrams.
     /// </summary>
-    internal unsafe bool ProcessDatagram(ReadOnlySpan<byte> datagram)
+    internal bool ProcessDatagram(ReadOnlySpan<byte> datagram) =>
+        // A server with PskKeyLookupAsync holds the ClientKeyExchange while its key is looked up
+        // (DtlsSession.PskLookup.cs); what it holds passes the record filter when it is fed.
+        HoldForPskLookup(datagram) ? IsAlive : FilterAndProcess(datagram);
+
+    private bool FilterAndProcess(ReadOnlySpan<byte> datagram)
     {
         // A forged or corrupt datagram must not reach OpenSSL, which ends a session on some of them
         // (see DtlsRecordFilter): dropped and counted, whatever the transport.
-        switch (DtlsRecordFilter.Inspect(datagram, MinimumEncryptedRecord, Volatile.Read(ref _dtls13Framing)))
+        switch (DtlsRecordFilter.Inspect(datagram, Volatile.Read(ref _minimumEncryptedRecord), Volatile.Read(ref _dtls13Framing)))
         {
             case RecordVerdict.Malformed:
                 Interlocked.Increment(ref _rejectedDatagrams);
@@ -253,6 +258,12 @@ public sealed partial class DtlsSession
                 return ProcessWithoutPlaintextWarnings(datagram);
         }
 
+        return ProcessAdmitted(datagram);
+    }
+
+    /// <summary>A datagram the filter passed and no key lookup holds: to OpenSSL, under the session's lock.</summary>
+    private unsafe bool ProcessAdmitted(ReadOnlySpan<byte> datagram)
+    {
         lock (_lock)
         {
             if (!IsAlive)
@@ -297,7 +308,7 @@ public sealed partial class DtlsSession
         {
             int length = DtlsRecordFilter.WithoutPlaintextWarnings(datagram, rest, out int removed);
             Interlocked.Add(ref _ignoredRecords, removed);
-            return length == 0 ? IsAlive : ProcessDatagram(rest.AsSpan(0, length));
+            return length == 0 ? IsAlive : FilterAndProcess(rest.AsSpan(0, length));
         }
         finally
         {

@@ -118,6 +118,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             SSL_set_app_data(_ssl, GCHandle.ToIntPtr(_self));
             AttachBio();
             ConfigureSsl(out _resumptionKey);
+            InitPskLookup();
             transport.Attach(this);
             ok = true;
         }
@@ -202,6 +203,14 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>The negotiated DTLS-SRTP protection profile ("SRTP_AEAD_AES_128_GCM"), or null.</summary>
     public string? SrtpProfile { get; private set; }
 
+    /// <summary>
+    /// The server name of this session (Server Name Indication, RFC 6066 §3), as
+    /// <c>SslStream.TargetHostName</c>: on a server the host name the client sent in its ClientHello
+    /// (<c>SSL_get_servername</c>; null when it sent none), on a client its
+    /// <see cref="DtlsClientOptions.TargetHost"/>. Null before the handshake completes.
+    /// </summary>
+    public string? TargetHostName { get; private set; }
+
     /// <summary>True if the handshake resumed an earlier session instead of running a full one.</summary>
     public bool IsResumed { get; private set; }
 
@@ -224,8 +233,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this session:
     /// the handshake's bound, then the negotiated cipher's. Set where the handshake completes, on the
     /// thread processing that datagram, so the next datagram already gets the cipher's bound.
+    /// While a PSK key lookup holds this session's datagrams (DtlsSession.PskLookup.cs) the handshake
+    /// completes on the lookup's thread, so the listener's first look lets every length through: the
+    /// session's own filter checks what it held with the right bound when it feeds it.
     /// </summary>
-    internal int MinimumEncryptedRecord => Volatile.Read(ref _minimumEncryptedRecord);
+    internal int MinimumEncryptedRecord => _pskPhase is PskLookupPhase.Pending or PskLookupPhase.Replaying ? 0 : Volatile.Read(ref _minimumEncryptedRecord);
 
     internal CertificateVerification Verification => _verification ??= new CertificateVerification(this);
 
@@ -302,7 +314,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
         if (_context.ClientSessions is { } cache)
         {
-            resumptionKey = $"{client.TargetHost}|{remote}";
+            resumptionKey = ClientSessionCache.Key(client.TargetHost, remote);
             if (cache.Find(resumptionKey) is { } previous && !previous.IsClosed)
             {
                 ErrorQueue.ThrowIfNotOne(SSL_set_session(_ssl, previous), "SSL_set_session");
@@ -372,6 +384,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             _state = SessionState.Disposed;
             Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
+            EndPskLookup();
         }
 
         _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));

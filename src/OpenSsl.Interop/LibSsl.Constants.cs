@@ -76,6 +76,8 @@ public static partial class LibSsl
     public const int SSL_CTRL_SET_SESS_CACHE_SIZE = 42;
     /// <summary><c>SSL_CTRL_SET_SESS_CACHE_MODE</c></summary>
     public const int SSL_CTRL_SET_SESS_CACHE_MODE = 44;
+    /// <summary><c>SSL_CTRL_SET_TLSEXT_SERVERNAME_CB</c></summary>
+    public const int SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
     /// <summary><c>SSL_CTRL_SET_TLSEXT_HOSTNAME</c></summary>
     public const int SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
     /// <summary><c>SSL_CTRL_SET_TLSEXT_TICKET_KEYS</c></summary>

@@ -203,6 +203,17 @@ public static unsafe partial class LibSsl
     /// <summary><c>OPENSSL_NPN_NEGOTIATED</c>: <see cref="SSL_select_next_proto"/> found a common protocol.</summary>
     public const int OPENSSL_NPN_NEGOTIATED = 1;
 
+    /// <summary><c>long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void))</c></summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial nint SSL_CTX_callback_ctrl(SafeSslContextHandle ctx, int cmd, nint callback);
+
+    /// <summary>
+    /// <c>SSL_CTX_set_tlsext_servername_callback(ctx, cb)</c> = <c>SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, cb)</c>
+    /// with <c>int cb(SSL *s, int *al, void *arg)</c> (SSL_CTX_set_tlsext_servername_callback(3)).
+    /// </summary>
+    public static int SSL_CTX_set_tlsext_servername_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, int*, nint, int> callback) =>
+        (int)SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, (nint)callback);
+
     /// <summary><c>void SSL_CTX_set_keylog_callback(SSL_CTX *ctx, SSL_CTX_keylog_cb_func cb)</c></summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial void SSL_CTX_set_keylog_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, byte*, void> callback);
