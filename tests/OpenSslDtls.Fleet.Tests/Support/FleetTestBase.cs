@@ -85,6 +85,7 @@ public abstract class FleetTestBase : PeerProcessTestBase
         string text = config.Render(prefix);
         string file = Path.Combine(prefix, "nginx.conf");
         await File.WriteAllTextAsync(file, text);
+        await TestContext.Out.WriteLineAsync($"--- {file}:\n{text}---");
         PeerProcess process = Start(nginx, "-p", prefix, "-c", file, "-e", "stderr");
         // Logged by main() after ngx_init_cycle has opened the listening sockets.
         await process.WaitUntilAsync(p => p.StandardError.Contains("getrlimit(RLIMIT_NOFILE)", StringComparison.Ordinal), StartupTimeout, "nginx started");
