@@ -112,8 +112,9 @@ public sealed class DtlsContext : IDisposable
     /// <see cref="DtlsServerOptions.SessionTicketKeys"/>. New tickets are encrypted with the first key at
     /// once. The keys given by the previous update (or at creation) keep decrypting until the next update,
     /// so a ticket issued before a rotation still resumes after it, and its client gets a new ticket under
-    /// the new key; after a second rotation it no longer resumes (a full handshake). Give the same keys to
-    /// every server of a fleet. Safe to call from any thread while handshakes run; the keys are copied.
+    /// the new key; after a second rotation it no longer resumes (a full handshake). The same keys again change
+    /// nothing. Give the same keys to every server of a fleet. Safe to call from any thread while handshakes
+    /// run; the keys are copied.
     /// </summary>
     /// <param name="keys">The new keys, newest first: a multiple of 80 bytes, at most 16 keys, names distinct.</param>
     /// <exception cref="ArgumentException">The keys are empty, not a whole number of 80-byte keys, too many, or two share a name.</exception>

@@ -8,9 +8,9 @@ namespace OpenSsl.Dtls;
 /// key decrypts. <see cref="Update"/> installs a new set and keeps the set it replaces for decryption
 /// until the next update, so tickets issued before a rotation still resume for one rotation period (and
 /// are renewed under the new key). Each key is 80 bytes laid out as OpenSSL's
-/// <c>SSL_CTX_set_tlsext_ticket_keys</c> takes them: name (16), HMAC-SHA256 secret (32), AES-256 key (32);
-/// the callback uses them exactly as OpenSSL's built-in ticket code does (AES-256-CBC, HMAC-SHA256), so
-/// tickets are interchangeable with a server configured through <c>SSL_CTX_set_tlsext_ticket_keys</c>.
+/// <c>SSL_CTX_set_tlsext_ticket_keys</c> takes them: name (16), HMAC-SHA256 secret (32), AES-256 key (32),
+/// used with the algorithms of OpenSSL's built-in ticket code (AES-256-CBC, HMAC-SHA256), as the example of
+/// SSL_CTX_set_tlsext_ticket_key_cb(3) does.
 /// Read by OpenSSL's ticket callback on any thread; an update swaps one immutable snapshot.
 /// </summary>
 internal sealed class SessionTicketKeyRing
@@ -44,11 +44,20 @@ internal sealed class SessionTicketKeyRing
         _ => null,
     };
 
-    /// <summary>Installs <paramref name="keys"/> (newest first); the keys installed until now keep decrypting until the next update.</summary>
+    /// <summary>
+    /// Installs <paramref name="keys"/> (newest first); the keys installed until now keep decrypting until the
+    /// next update. The same keys again change nothing (they would otherwise retire the retired keys early).
+    /// </summary>
     public void Update(ReadOnlySpan<byte> keys, string parameterName)
     {
         TicketKey[] given = Parse(keys, parameterName);
         Snapshot old = _snapshot;
+        if (given.Length == old.Given.Length && given.Zip(old.Given).All(p => p.First.Name.AsSpan().SequenceEqual(p.Second.Name)
+            && p.First.Hmac.AsSpan().SequenceEqual(p.Second.Hmac) && p.First.Aes.AsSpan().SequenceEqual(p.Second.Aes)))
+        {
+            return;
+        }
+
         TicketKey[] retired = old.Given.Where(o => !given.Any(g => g.Name.AsSpan().SequenceEqual(o.Name))).ToArray();
         _snapshot = new Snapshot(given, retired);
     }

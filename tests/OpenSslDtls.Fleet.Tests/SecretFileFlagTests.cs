@@ -42,6 +42,16 @@ public class SecretFileFlagTests : FleetTestBase
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task Ticket_keys_with_no_tickets_is_refused()
+    {
+        (_, string tickets) = NewSecrets(NewDirectory("no-tickets"));
+        PeerProcess server = Start("dotnet", EchoServerDll, "--port", "0", "--ticket-keys-file", tickets, "--no-tickets");
+        Assert.That(await server.WaitForExitAsync(PeerTimeout), Is.EqualTo(2), server.Report());
+        Assert.That(server.StandardError, Does.Contain("--ticket-keys-file needs session tickets; remove --no-tickets"), server.Report());
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task Raw_hex_and_base64_files_of_one_secret_load_the_same_secret()
     {

@@ -90,6 +90,7 @@ public class SecretRotationTests
         Assert.That(TicketKeyName(output), Is.EqualTo(Name(keys[0])), "the ticket names the key it was encrypted with");
 
         listener.UpdateSessionTicketKeys(keys[1]);
+        listener.UpdateSessionTicketKeys(keys[1]); // the same keys again (a file rewritten unchanged) must not retire keys[0]
         output = await RunClientAsync("-sess_in", first);
         Assert.That(output, Does.Contain("Reused, TLSv1.2"), "a ticket of the replaced key resumes");
         Assert.That(TicketKeyName(output), Is.EqualTo(Name(keys[1])), "and is renewed under the new key (the callback returned 2)");
