@@ -6,8 +6,8 @@ namespace OpenSslDtls.Samples.EchoServer;
 /// <summary>
 /// The two fleet secret files (<c>--cookie-secret-file</c>, <c>--ticket-keys-file</c>; docs/deployment.md).
 /// Format: either raw bytes, or text: lines of hex or base64, blank lines and lines starting with <c>#</c>
-/// ignored, the decoded lines concatenated in order. A file counts as text when every byte is printable
-/// ASCII or white space (32 random bytes are all printable with odds of about 1 in 10^13). A file that
+/// ignored, the decoded lines concatenated in order (a UTF-8 byte order mark is skipped). A file counts as
+/// text when every byte is printable ASCII or white space (32 random bytes are all printable with odds of about 1 in 10^13). A file that
 /// group or others may access (any of mode 077) is refused, like ssh refuses an open private key.
 /// </summary>
 internal sealed record SecretFile(string Option, string Path, SecretFileKind Kind)
@@ -70,6 +70,11 @@ internal sealed record SecretFile(string Option, string Path, SecretFileKind Kin
     private static byte[]? Decode(byte[] content, out string? problem)
     {
         problem = null;
+        if (content.AsSpan().StartsWith("\uFEFF"u8))
+        {
+            content = content[3..]; // a UTF-8 byte order mark some editors write before text
+        }
+
         if (!content.All(b => b is (>= 0x20 and < 0x7F) or (byte)'\n' or (byte)'\r' or (byte)'\t'))
         {
             return content;

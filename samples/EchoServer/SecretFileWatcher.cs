@@ -17,6 +17,7 @@ internal sealed class SecretFileWatcher
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     private readonly List<(SecretFile File, byte[] Applied)> _files = [];
+    private readonly Dictionary<string, string> _lastProblem = new(StringComparer.Ordinal);
     private readonly ILogger _log;
 
     public SecretFileWatcher(ILogger log) => _log = log;
@@ -41,9 +42,11 @@ internal sealed class SecretFileWatcher
                     byte[]? secret = file.TryRead(out string? error);
                     if (secret is null)
                     {
-                        EchoLog.SecretFileSkipped(_log, error!);
+                        Skipped(file, error!);
                         continue;
                     }
+
+                    _lastProblem.Remove(file.Option);
 
                     if (secret.AsSpan().SequenceEqual(applied))
                     {
@@ -64,7 +67,7 @@ internal sealed class SecretFileWatcher
                     catch (ArgumentException e)
                     {
                         // Two ticket keys sharing a name, say: the library names the problem.
-                        EchoLog.SecretFileSkipped(_log, $"{file.Option} '{file.Path}': {e.Message}");
+                        Skipped(file, $"{file.Option} '{file.Path}': {e.Message}");
                         continue;
                     }
 
@@ -80,5 +83,17 @@ internal sealed class SecretFileWatcher
         {
             // The listener stopped.
         }
+    }
+
+    /// <summary>Logs a problem once, not on every poll while the file stays as it is.</summary>
+    private void Skipped(SecretFile file, string problem)
+    {
+        if (_lastProblem.TryGetValue(file.Option, out string? last) && last == problem)
+        {
+            return;
+        }
+
+        _lastProblem[file.Option] = problem;
+        EchoLog.SecretFileSkipped(_log, problem);
     }
 }

@@ -53,7 +53,7 @@ public class SecretFileFlagTests : FleetTestBase
 
     [Test]
     [CancelAfter(120_000)]
-    public async Task Raw_hex_and_base64_files_of_one_secret_load_the_same_secret()
+    public async Task Raw_hex_base64_and_byte_order_marked_files_of_one_secret_load_the_same_secret()
     {
         byte[] secret = RandomNumberGenerator.GetBytes(48);
         string directory = NewDirectory("formats");
@@ -65,6 +65,7 @@ public class SecretFileFlagTests : FleetTestBase
             raw,
             WriteSecretFile(Path.Combine(directory, "hex"), "# cookie secret\n" + Convert.ToHexString(secret.AsSpan(0, 20)) + "\n" + Convert.ToHexString(secret.AsSpan(20)).ToLowerInvariant() + "\n"),
             WriteSecretFile(Path.Combine(directory, "base64"), Convert.ToBase64String(secret) + "\n"),
+            WriteSecretFile(Path.Combine(directory, "bom-hex"), "\uFEFF" + Convert.ToHexString(secret) + "\r\n"),
         ];
 
         string expected = $"48 bytes, SHA-256 fingerprint {Convert.ToHexString(SHA256.HashData(secret), 0, 4)}";
@@ -99,10 +100,11 @@ public class SecretFileFlagTests : FleetTestBase
         output = await RunSClientAsync(server.Port, "-sess_in", session);
         Assert.That(output, Does.Contain("New, TLSv1.2"), "two rotations later the first key is gone: a full handshake");
 
-        // A rewrite that does not check out is logged and skipped; the keys in force stay.
+        // A rewrite that does not check out is logged (once, not at every poll) and skipped; the keys in force stay.
         WriteSecretFile(ticketFile, "00\n");
         await server.Process.WaitUntilAsync(p => p.StandardError.Contains("secret file change ignored", StringComparison.Ordinal), PeerTimeout, "the warning about the bad rewrite");
         Assert.That(TicketKeyName(await RunSClientAsync(server.Port)), Is.EqualTo(Name(keys[2])));
+        Assert.That(CountOf(server.Process.StandardError, "secret file change ignored"), Is.EqualTo(1), server.Process.Report());
 
         async Task RotateAsync(byte[] key, int reloads)
         {
