@@ -6,8 +6,8 @@ using OpenSslDtls.Samples.Tests.Fleet.Support;
 namespace OpenSslDtls.Samples.Tests.Fleet;
 
 /// <summary>
-/// EchoServer instances behind nginx's UDP stream proxy (issue 15, docs/deployment.md), with openssl s_client
-/// and EchoClient as the clients: echo through the balancer, a cookie issued by one instance verified by
+/// EchoServer instances behind nginx's UDP stream proxy (issue 15, docs/deployment.md), with openssl s_client,
+/// gnutls-cli and EchoClient as the clients: echo through the balancer, a cookie issued by one instance verified by
 /// another, a ticket issued by one instance resumed on another.
 /// </summary>
 public class NginxFleetTests : FleetTestBase
@@ -26,11 +26,18 @@ public class NginxFleetTests : FleetTestBase
         Assert.That(await echoClient.WaitForExitAsync(PeerTimeout), Is.Zero, echoClient.Report());
         Assert.That(echoClient.StandardOutput, Does.Contain("through nginx"));
 
-        // Both clients come from 127.0.0.1, each from its own port: round-robin spreads them, the address hash does not.
-        await WaitForSessionsAsync(fleet, 2);
+        string gnutls = ExternalTool.Require("gnutls-cli", "gnutls-bin");
+        PeerProcess gnutlsClient = Start(gnutls, "-u", "-p", config.ListenPort.ToString(CultureInfo.InvariantCulture), "--x509cafile", Pki.CaFile, "127.0.0.1");
+        await gnutlsClient.WaitUntilAsync(p => p.StandardOutput.Contains("Handshake was completed", StringComparison.Ordinal), PeerTimeout, "gnutls-cli's handshake");
+        gnutlsClient.Write("gnutls through nginx\n");
+        await gnutlsClient.WaitUntilAsync(p => p.StandardOutput.Contains("gnutls through nginx", StringComparison.Ordinal), PeerTimeout, "gnutls-cli's echo");
+        gnutlsClient.CloseInput();
+
+        // The three clients come from 127.0.0.1, each from its own port: round-robin spreads them, the address hash does not.
+        await WaitForSessionsAsync(fleet, 3);
         int[] sessions = [.. fleet.Select(i => i.SessionsOpened.Count)];
-        string report = Report([nginx, .. fleet.Select(i => i.Process)]);
-        Assert.That(sessions, balancing == Balancing.RoundRobin ? Is.EqualTo(new[] { 1, 1 }) : Is.EquivalentTo(new[] { 2, 0 }), report);
+        string report = Report([nginx, gnutlsClient, .. fleet.Select(i => i.Process)]);
+        Assert.That(sessions, balancing == Balancing.RoundRobin ? Is.EquivalentTo(new[] { 2, 1 }) : Is.EquivalentTo(new[] { 3, 0 }), report);
     }
 
     [Test]
