@@ -29,12 +29,6 @@ internal sealed class SessionTicketKeyRing
         _snapshot = new Snapshot(Parse(keys, "SessionTicketKeys"), []);
     }
 
-    /// <summary>The name of the key new tickets are encrypted with.</summary>
-    public ReadOnlySpan<byte> CurrentName => _snapshot.Given[0].Name;
-
-    /// <summary>How many keys decrypt now (the given ones and the ones they replaced).</summary>
-    public int DecryptingKeys => _snapshot.Given.Length + _snapshot.Retired.Length;
-
     /// <summary>Checks a key set as <see cref="Update"/> and the options take it: one or more 80-byte keys, at most <see cref="MaxKeys"/>.</summary>
     public static string? Problem(int length) => length switch
     {

@@ -140,7 +140,8 @@ internal sealed class CookieAuthority
         long period = Period(now);
         if (keys.Period != period || !ReferenceEquals(keys.Masters, masters))
         {
-            // Two threads may both derive; both get the same keys, so either write is right.
+            // Two threads may both derive; both get the same keys, so either write is right (a write made from
+            // masters an UpdateSecret has since replaced names them, and the next call derives again).
             _keys = keys = Derive(masters, period);
         }
 
