@@ -34,6 +34,7 @@ public sealed partial class DtlsContext : IDisposable
     private readonly HashSet<string> _pins;
     private readonly ClientSessionCache? _clientSessions;
     private readonly byte[]? _pskIdentity;
+    private SessionTicketKeyRing? _ticketKeys;
     private int _disposed;
 
     /// <summary>Creates a client context.</summary>
@@ -121,8 +122,33 @@ public sealed partial class DtlsContext : IDisposable
 
     internal ClientSessionCache? ClientSessions => _clientSessions;
 
+    /// <summary>The session-ticket keys OpenSSL's ticket callback uses; null unless the server was given <see cref="DtlsServerOptions.SessionTicketKeys"/>.</summary>
+    internal SessionTicketKeyRing? TicketKeys => _ticketKeys;
+
     /// <summary>A client's PSK identity bytes (from PskIdentity or PskIdentityText), or null.</summary>
     internal ReadOnlySpan<byte> ClientPskIdentity => _pskIdentity;
+
+    /// <summary>
+    /// Replaces the session-ticket keys of this server context without a restart (RFC 5077 key rotation):
+    /// <paramref name="keys"/> is one or more 80-byte keys, newest first, in the layout of
+    /// <see cref="DtlsServerOptions.SessionTicketKeys"/>. New tickets are encrypted with the first key at
+    /// once. The keys given by the previous update (or at creation) keep decrypting until the next update,
+    /// so a ticket issued before a rotation still resumes after it, and its client gets a new ticket under
+    /// the new key; after a second rotation it no longer resumes (a full handshake). The same keys again change
+    /// nothing. Give the same keys to every server of a fleet. Safe to call from any thread while handshakes
+    /// run; the keys are copied.
+    /// </summary>
+    /// <param name="keys">The new keys, newest first: a multiple of 80 bytes, at most 16 keys, names distinct.</param>
+    /// <exception cref="ArgumentException">The keys are empty, not a whole number of 80-byte keys, too many, or two share a name.</exception>
+    /// <exception cref="InvalidOperationException">This is a client context, or a server context created without <see cref="DtlsServerOptions.SessionTicketKeys"/> (OpenSSL's own random keys cannot be replaced).</exception>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    public void UpdateSessionTicketKeys(ReadOnlySpan<byte> keys)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        SessionTicketKeyRing ring = _ticketKeys ?? throw new InvalidOperationException(
+            $"{nameof(UpdateSessionTicketKeys)} needs a server context created with {nameof(DtlsServerOptions)}.{nameof(DtlsServerOptions.SessionTicketKeys)} (and {nameof(DtlsServerOptions.EnableSessionTickets)} on); without them OpenSSL keeps random keys of its own.");
+        ring.Update(keys, nameof(keys));
+    }
 
     /// <summary>
     /// Releases this context's reference on the native <c>SSL_CTX</c>. Live sessions keep their own
@@ -345,7 +371,10 @@ public sealed partial class DtlsContext : IDisposable
         }
         else if (!s.SessionTicketKeys.IsEmpty)
         {
-            Check(SSL_CTX_set_tlsext_ticket_keys(_handle, s.SessionTicketKeys.Span), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket keys");
+            // A callback rather than SSL_CTX_set_tlsext_ticket_keys, which holds one key: rotation needs the
+            // previous keys to keep decrypting (SSL_CTX_set_tlsext_ticket_key_evp_cb(3)).
+            _ticketKeys = new SessionTicketKeyRing(s.SessionTicketKeys.Span);
+            Check(SSL_CTX_set_tlsext_ticket_key_evp_cb(_handle, &NativeCallbacks.OnTicketKey), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket key callback");
         }
     }
 

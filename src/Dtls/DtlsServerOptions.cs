@@ -73,9 +73,14 @@ public sealed partial class DtlsServerOptions : DtlsOptions
     public int SessionCacheSize { get; set; } = 1024;
 
     /// <summary>
-    /// 80 bytes of session-ticket keys (16-byte name, 32-byte HMAC key, 32-byte AES key), so that a
-    /// fleet of servers can resume each other's sessions. Empty (the default) lets OpenSSL pick random
-    /// keys per context; tickets then survive only as long as the context.
+    /// Session-ticket keys (RFC 5077), so that a fleet of servers resumes each other's sessions: one or
+    /// more (at most 16) keys of 80 bytes each, newest first, laid out as OpenSSL's
+    /// <c>SSL_CTX_set_tlsext_ticket_keys</c> takes them: 16-byte name, 32-byte HMAC-SHA256 secret, 32-byte
+    /// AES-256 key. The first key encrypts new tickets; every key decrypts, and a ticket under an older key
+    /// resumes and is renewed under the first. Rotate them on a running server with
+    /// <see cref="DtlsContext.UpdateSessionTicketKeys"/> (or <c>DtlsListener.UpdateSessionTicketKeys</c>).
+    /// Empty (the default) lets OpenSSL pick random keys per context; tickets then survive only as long as
+    /// the context, and cannot be rotated by hand.
     /// </summary>
     public ReadOnlyMemory<byte> SessionTicketKeys { get; set; }
 

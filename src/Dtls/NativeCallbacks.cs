@@ -443,6 +443,26 @@ internal static unsafe class NativeCallbacks
         }
     }
 
+    /// <summary>
+    /// The session-ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb(3)): picks the key from the
+    /// context's <see cref="SessionTicketKeyRing"/>. An exception fails the handshake (-1), stored on the session.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int OnTicketKey(nint ssl, byte* keyName, byte* iv, nint cipherContext, nint macContext, int encrypt)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            return session?.Context.TicketKeys is { } ring ? ring.Apply(keyName, iv, cipherContext, macContext, encrypt != 0) : -1;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return -1;
+        }
+    }
+
     /// <summary><c>DTLS_timer_cb</c>: the next retransmission interval in microseconds (0 = first flight).</summary>
     [UnmanagedCallersOnly]
     public static uint OnTimer(nint ssl, uint previousMicroseconds)

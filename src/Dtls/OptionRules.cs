@@ -268,9 +268,9 @@ internal static class OptionRules
                 $"{unusedTrust} on a server verifies client certificates, which are asked for only with RequestClientCertificate or RequireClientCertificate; set one of them, or remove {unusedTrust}.");
         }
 
-        if (!s.SessionTicketKeys.IsEmpty && s.SessionTicketKeys.Length != 80)
+        if (!s.SessionTicketKeys.IsEmpty && SessionTicketKeyRing.Problem(s.SessionTicketKeys.Length) is { } ticketKeyProblem)
         {
-            throw SettingErrors.Invalid(nameof(s.SessionTicketKeys), $"SessionTicketKeys must be 80 bytes, not {s.SessionTicketKeys.Length}.");
+            throw SettingErrors.Invalid(nameof(s.SessionTicketKeys), $"SessionTicketKeys must be one or more 80-byte keys: {ticketKeyProblem}.");
         }
 
         if (!s.SessionTicketKeys.IsEmpty && !s.EnableSessionTickets)

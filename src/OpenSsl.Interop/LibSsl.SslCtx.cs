@@ -91,6 +91,15 @@ public static unsafe partial class LibSsl
         }
     }
 
+    /// <summary>
+    /// <c>int SSL_CTX_set_tlsext_ticket_key_evp_cb(SSL_CTX *ctx, int (*cb)(SSL *s, unsigned char key_name[16],
+    /// unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc))</c> (OpenSSL 3.0):
+    /// the callback picks the session-ticket key. Encrypting (<c>enc</c> 1) it fills the name and IV and returns 1;
+    /// decrypting it returns 0 for an unknown name, 1 for a current key, 2 to ask for a renewed ticket, -1 on error.
+    /// </summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial int SSL_CTX_set_tlsext_ticket_key_evp_cb(SafeSslContextHandle ctx, delegate* unmanaged<nint, byte*, byte*, nint, nint, int, int> callback);
+
     /// <summary><c>uint64_t SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op)</c></summary>
     [LibraryImport(Libraries.Ssl)]
     public static partial ulong SSL_CTX_set_options(SafeSslContextHandle ctx, ulong options);

@@ -133,7 +133,8 @@ public sealed partial class DtlsListenerOptions
     /// The secret the HelloVerifyRequest cookies are derived from: at least 16 bytes, the same on every
     /// server of a fleet behind a UDP load balancer so that any of them verifies any cookie (their
     /// clocks must agree to well within <see cref="CookieSecretRotation"/>). Empty (the default): a
-    /// random secret for this listener.
+    /// random secret for this listener. Replace it on a running listener with
+    /// <see cref="DtlsListener.UpdateCookieSecret"/> (docs/deployment.md).
     /// </summary>
     public ReadOnlyMemory<byte> CookieSecret { get; set; }
 
