@@ -74,7 +74,7 @@ public class AsyncPskLookupTests
 
     private static DtlsListenerOptions PskOptions(SlowStore store, int maxPendingLookups = 64, ILoggerFactory? logger = null)
     {
-        DtlsListenerOptions options = Options(new DtlsServerOptions { PskKeyLookupAsync = store.LookupAsync, HandshakeTimeout = TimeSpan.FromSeconds(30) });
+        DtlsListenerOptions options = Options(new DtlsServerOptions { PskKeyLookupAsync = store.LookupAsync, HandshakeTimeout = TimeSpan.FromSeconds(30), MaximumProtocol = DtlsProtocolVersion.Dtls12 });
         return new DtlsListenerOptions
         {
             LocalEndPoint = options.LocalEndPoint,
@@ -267,6 +267,7 @@ public class AsyncPskLookupTests
         DtlsListenerOptions options = Options(new DtlsServerOptions
         {
             HandshakeTimeout = TimeSpan.FromSeconds(2),
+            MaximumProtocol = DtlsProtocolVersion.Dtls12,
             PskKeyLookupAsync = async (request, token) =>
             {
                 using (token.Register(() => cancelled.TrySetResult()))

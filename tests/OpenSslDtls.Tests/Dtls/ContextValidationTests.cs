@@ -183,7 +183,7 @@ public sealed class ContextValidationTests : DtlsFixture
     public void Server_with_both_PskKeyLookup_and_PskKeyLookupAsync_names_PskKeyLookupAsync()
     {
         AssertNamesSetting(
-            () => new DtlsContext(new DtlsServerOptions { PskKeyLookup = _ => Key, PskKeyLookupAsync = (_, _) => ValueTask.FromResult<ReadOnlyMemory<byte>?>(Key) }).Dispose(),
+            () => new DtlsContext(new DtlsServerOptions { PskKeyLookup = _ => Key, PskKeyLookupAsync = (_, _) => ValueTask.FromResult<ReadOnlyMemory<byte>?>(Key), MaximumProtocol = DtlsProtocolVersion.Dtls12 }).Dispose(),
             nameof(DtlsServerOptions.PskKeyLookupAsync),
             nameof(DtlsServerOptions.PskKeyLookup));
     }
