@@ -151,6 +151,52 @@ public sealed partial class DtlsContext : IDisposable
     }
 
     /// <summary>
+    /// Lets this server context, which replaces <paramref name="previous"/> for new handshakes
+    /// (<see cref="DtlsListener.UpdateServerOptions"/>), decrypt the session tickets
+    /// <paramref name="previous"/> issued, so that a certificate renewal does not turn every client's
+    /// next connection into a full handshake (RFC 5077 §4 leaves the keys to the server). With
+    /// <see cref="DtlsServerOptions.SessionTicketKeys"/> on either side, this context takes over the
+    /// previous key ring, updated with its own keys if it was given any (so the previous keys keep
+    /// decrypting for one rotation, as <see cref="UpdateSessionTicketKeys"/> does). With OpenSSL's own
+    /// random keys on both, it copies them (<c>SSL_CTX_get_tlsext_ticket_keys</c>/<c>set</c>). The
+    /// session-ID cache cannot be carried over: resumption by session ID needs a full handshake once.
+    /// </summary>
+    internal unsafe void ContinueTicketsOf(DtlsContext previous)
+    {
+        if (Settings is not DtlsServerOptions { EnableSessionTickets: true } s || previous.Settings is not DtlsServerOptions { EnableSessionTickets: true })
+        {
+            return;
+        }
+
+        if (previous._ticketKeys is { } ring)
+        {
+            if (!s.SessionTicketKeys.IsEmpty)
+            {
+                ring.Update(s.SessionTicketKeys.Span, nameof(s.SessionTicketKeys));
+            }
+            else
+            {
+                Check(SSL_CTX_set_tlsext_ticket_key_evp_cb(_handle, &NativeCallbacks.OnTicketKey), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket key callback");
+            }
+
+            _ticketKeys = ring;
+        }
+        else if (_ticketKeys is null)
+        {
+            Span<byte> keys = stackalloc byte[SessionTicketKeyRing.KeyLength];
+            try
+            {
+                Check(SSL_CTX_get_tlsext_ticket_keys(previous._handle, keys), nameof(s.SessionTicketKeys), "cannot read the previous context's ticket keys");
+                Check(SSL_CTX_set_tlsext_ticket_keys(_handle, keys), nameof(s.SessionTicketKeys), "cannot carry the previous context's ticket keys over");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(keys);
+            }
+        }
+    }
+
+    /// <summary>
     /// Releases this context's reference on the native <c>SSL_CTX</c>. Live sessions keep their own
     /// reference and finish normally; new sessions can no longer be created.
     /// </summary>

@@ -82,6 +82,15 @@ public static unsafe partial class LibSsl
     public static int SSL_CTX_add1_chain_cert(SafeSslContextHandle ctx, SafeX509Handle x509) =>
         (int)SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 1, x509.DangerousGetHandle());
 
+    /// <summary><c>SSL_CTX_get_tlsext_ticket_keys(ctx, keys, len)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_TICKET_KEYS, len, keys)</c>; fills 80 bytes: name (16), HMAC secret (32), AES key (32). Returns 1, or 0 if <paramref name="keys"/> is not 80 bytes.</summary>
+    public static int SSL_CTX_get_tlsext_ticket_keys(SafeSslContextHandle ctx, Span<byte> keys)
+    {
+        fixed (byte* p = keys)
+        {
+            return (int)SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_TICKET_KEYS, keys.Length, (nint)p);
+        }
+    }
+
     /// <summary><c>SSL_CTX_set_tlsext_ticket_keys(ctx, keys, len)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, len, keys)</c>; 80 bytes: name (16), HMAC secret (32), AES key (32).</summary>
     public static int SSL_CTX_set_tlsext_ticket_keys(SafeSslContextHandle ctx, ReadOnlySpan<byte> keys)
     {

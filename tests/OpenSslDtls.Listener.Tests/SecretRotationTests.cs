@@ -104,21 +104,56 @@ public class SecretRotationTests
         Assert.That(await RunClientAsync("-sess_in", second), Does.Contain("Reused, TLSv1.2"), "a ticket of the key replaced once still resumes");
         Assert.That((echo.Accepted, echo.Resumed), Is.EqualTo((5, 2)));
 
-        async Task<string> RunClientAsync(params string[] session)
-        {
-            await using PeerProcess peer = PeerProcess.Start(openssl, ["s_client", "-dtls1_2", "-connect", listener.LocalEndPoint.ToString(), "-CAfile", PeerCredentials.ServerCertificateFile, "-verify_return_error", .. session]);
-            string line = $"rotation-{Guid.NewGuid():N}";
-            await peer.WaitUntilAsync(p => p.StandardOutput.Contains("Cipher is", StringComparison.Ordinal), PeerTimeout, "s_client's handshake");
-            peer.Write(line + "\n");
-            // s_client prints "New, ..." even for a failed handshake (PEERS.md): the echo is the proof.
-            await peer.WaitUntilAsync(p => p.StandardOutput.Split('\n').Any(l => l.TrimEnd('\r') == line), PeerTimeout, "the echo");
-            peer.CloseInput();
-            await peer.WaitForExitAsync(PeerTimeout);
-            return peer.StandardOutput;
-        }
+        Task<string> RunClientAsync(params string[] session) => RunSClientAsync(openssl, listener, session);
 
-        static string TicketKeyName(string output) => FirstTicketBytes(output) ?? throw new AssertionException($"s_client printed no ticket\n{output}");
     }
+
+    /// <summary>
+    /// A certificate renewal (<see cref="DtlsListener.UpdateServerOptions"/>) keeps s_client's ticket
+    /// resuming, whatever the ticket keys: OpenSSL's own random keys (carried over), the same configured
+    /// keys, or new keys in the renewed options (the replaced ones keep decrypting for one rotation, and
+    /// the resumed client gets a ticket under the new key).
+    /// </summary>
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Openssl_s_client_ticket_resumes_across_a_certificate_renewal([Values("random keys", "same keys", "new keys")] string keys, CancellationToken ct)
+    {
+        string openssl = ExternalTool.Require("openssl", "openssl");
+        byte[]? before = keys == "random keys" ? null : RandomNumberGenerator.GetBytes(80);
+        byte[]? after = keys == "new keys" ? RandomNumberGenerator.GetBytes(80) : before;
+        await using DtlsListener listener = DtlsListener.Listen(Options(TicketServerOptions(before)));
+        await using EchoServer echo = EchoServer.Start(listener);
+        string session = PeerCredentials.NewFile("renewal.session");
+
+        string output = await RunSClientAsync(openssl, listener, "-sess_out", session);
+        Assert.That(output, Does.Contain("New, TLSv1.2"));
+        string issuedUnder = TicketKeyName(output);
+
+        DtlsServerOptions renewed = TicketServerOptions(after);
+        renewed.Certificate = CreateCertificate(Host);
+        listener.UpdateServerOptions(renewed);
+
+        output = await RunSClientAsync(openssl, listener, "-sess_in", session);
+        Assert.That(output, Does.Contain("Reused, TLSv1.2"), "the ticket issued before the renewal resumes after it");
+        Assert.That(TicketKeyName(output), Is.EqualTo(after is null ? issuedUnder : Name(after)), "the renewed ticket is under the renewed options' key");
+        Assert.That((echo.Accepted, echo.Resumed), Is.EqualTo((2, 1)));
+    }
+
+    /// <summary>Runs one openssl s_client connection (optionally -sess_out/-sess_in FILE), echoes a line through it, and returns its output.</summary>
+    private static async Task<string> RunSClientAsync(string openssl, DtlsListener listener, params string[] session)
+    {
+        await using PeerProcess peer = PeerProcess.Start(openssl, ["s_client", "-dtls1_2", "-connect", listener.LocalEndPoint.ToString(), "-CAfile", PeerCredentials.ServerCertificateFile, "-verify_return_error", .. session]);
+        string line = $"rotation-{Guid.NewGuid():N}";
+        await peer.WaitUntilAsync(p => p.StandardOutput.Contains("Cipher is", StringComparison.Ordinal), PeerTimeout, "s_client's handshake");
+        peer.Write(line + "\n");
+        // s_client prints "New, ..." even for a failed handshake (PEERS.md): the echo is the proof.
+        await peer.WaitUntilAsync(p => p.StandardOutput.Split('\n').Any(l => l.TrimEnd('\r') == line), PeerTimeout, "the echo");
+        peer.CloseInput();
+        await peer.WaitForExitAsync(PeerTimeout);
+        return peer.StandardOutput;
+    }
+
+    private static string TicketKeyName(string output) => FirstTicketBytes(output) ?? throw new AssertionException($"s_client printed no ticket\n{output}");
 
     [Test]
     public async Task Ticket_keys_are_validated_and_need_keys_at_creation()

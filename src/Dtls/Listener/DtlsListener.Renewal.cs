@@ -11,7 +11,11 @@ public sealed partial class DtlsListener
     /// the last of them). The new options are validated first, exactly as
     /// <see cref="Listen"/> validates <see cref="DtlsListenerOptions.ServerOptions"/>, and copied; on
     /// any error nothing changes. The listener's own limits (<see cref="DtlsListenerOptions"/>) are
-    /// not part of it. Thread-safe; may be called while peers connect (a handshake whose session is
+    /// not part of it. Session tickets issued before the call keep resuming: the new settings take
+    /// over the ticket keys (see <see cref="DtlsServerOptions.SessionTicketKeys"/>; if the new options
+    /// give other keys, the previous ones keep decrypting for one rotation, as
+    /// <see cref="UpdateSessionTicketKeys"/> does). Sessions cached by ID are not carried over: such a
+    /// client's next connection is a full handshake. Thread-safe; may be called while peers connect (a handshake whose session is
     /// being created at that moment is given the new settings).
     /// </summary>
     /// <param name="serverOptions">The complete server settings for new handshakes (not a difference to apply).</param>
@@ -27,6 +31,8 @@ public sealed partial class DtlsListener
         {
             EnableCookieCallbacks(context);
             ReduceBuffers(context);
+            // Tickets issued under the replaced context keep resuming (docs/deployment.md, rotation).
+            context.ContinueTicketsOf(Volatile.Read(ref _context));
         }
         catch
         {
