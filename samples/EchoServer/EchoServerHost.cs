@@ -38,7 +38,16 @@ internal static class EchoServerHost
             }));
         ILogger log = loggers.CreateLogger("EchoServer");
 
-        DtlsServerOptions? serverOptions = CreateServerOptions(settings, out X509Certificate2? certificate, out string? fingerprint, out string? error);
+        // The fleet's shared secrets (docs/deployment.md): refused at start when unreadable, malformed or open to others.
+        var secrets = new SecretFileWatcher(log);
+        byte[]? cookieSecret = ReadSecret(settings.CookieSecretFile, "--cookie-secret-file", SecretFileKind.CookieSecret, secrets, log, out string? secretError);
+        byte[]? ticketKeys = secretError is null ? ReadSecret(settings.TicketKeysFile, "--ticket-keys-file", SecretFileKind.TicketKeys, secrets, log, out secretError) : null;
+        if (secretError is not null)
+        {
+            return SampleArguments.Fail(SampleArguments.Usage, secretError);
+        }
+
+        DtlsServerOptions? serverOptions = CreateServerOptions(settings, ticketKeys, out X509Certificate2? certificate, out string? fingerprint, out string? error);
         using (certificate)
         {
             if (serverOptions is null)
@@ -55,7 +64,7 @@ internal static class EchoServerHost
             DtlsListener listener;
             try
             {
-                listener = DtlsListener.Listen(CreateListenerOptions(settings, new IPEndPoint(address, settings.Port), serverOptions, loggers));
+                listener = DtlsListener.Listen(CreateListenerOptions(settings, new IPEndPoint(address, settings.Port), serverOptions, cookieSecret, loggers));
             }
             catch (ArgumentException e)
             {
@@ -72,7 +81,7 @@ internal static class EchoServerHost
                 Console.Error.WriteLine($"fingerprint SHA256 {fingerprint}");
             }
 
-            await ServeAsync(listener, serverOptions, log, stop.Token).ConfigureAwait(false);
+            await ServeAsync(listener, serverOptions, secrets, log, stop.Token).ConfigureAwait(false);
             EchoLog.Stopped(log);
             return SampleArguments.Success;
         }
@@ -84,11 +93,31 @@ internal static class EchoServerHost
         }
     }
 
-    private static async Task ServeAsync(DtlsListener listener, DtlsServerOptions options, ILogger log, CancellationToken stopping)
+    private static byte[]? ReadSecret(string? path, string option, SecretFileKind kind, SecretFileWatcher watcher, ILogger log, out string? error)
+    {
+        error = null;
+        if (path is null)
+        {
+            return null;
+        }
+
+        var file = new SecretFile(option, path, kind);
+        byte[]? secret = file.TryRead(out error);
+        if (secret is not null)
+        {
+            watcher.Add(file, secret);
+            EchoLog.SecretFileLoaded(log, option, path, file.Describe(secret));
+        }
+
+        return secret;
+    }
+
+    private static async Task ServeAsync(DtlsListener listener, DtlsServerOptions options, SecretFileWatcher secrets, ILogger log, CancellationToken stopping)
     {
         var sessions = new ConcurrentDictionary<DtlsSession, Task>();
         await using (listener.ConfigureAwait(false))
         {
+            Task reloading = secrets.RunAsync(listener, stopping);
             // The one line scripts and tests wait for (the port is the text after the last ':').
             Console.Out.WriteLine($"listening on {listener.LocalEndPoint.Address}:{listener.LocalEndPoint.Port}");
             Console.Out.Flush();
@@ -110,6 +139,9 @@ internal static class EchoServerHost
                 sessions[session] = EchoAsync(session, options.Mtu, log, sessions, stopping);
             }
 
+            await reloading.ConfigureAwait(false);
+            DtlsListenerStatistics statistics = listener.Statistics;
+            EchoLog.Statistics(log, statistics.CookiesSent, statistics.CookiesVerified, statistics.CookiesRejected, statistics.HandshakesCompleted, statistics.HandshakesFailed);
             EchoLog.Stopping(log, sessions.Count);
             // Each echo loop sees the cancellation, disposes its session (which sends close_notify) and ends.
             try
@@ -130,7 +162,7 @@ internal static class EchoServerHost
         EndPoint? peer = session.RemoteEndPoint;
         long datagrams = 0;
         string reason = "the peer sent close_notify";
-        EchoLog.SessionOpened(log, peer, session.ProtocolVersion, session.CipherSuite, session.NegotiatedApplicationProtocol ?? "-",
+        EchoLog.SessionOpened(log, peer, session.ProtocolVersion, session.CipherSuite, session.NegotiatedApplicationProtocol ?? "-", session.IsResumed ? "yes" : "no",
             session.PskIdentity is { } identity ? $" psk_identity {SampleArguments.FormatIdentity(identity.Span)}" : session.RemoteCertificate is { } client ? $" client {client.Subject}" : string.Empty);
         if (session.SrtpProfile is not null)
         {
@@ -194,7 +226,7 @@ internal static class EchoServerHost
         }
     }
 
-    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, out X509Certificate2? certificate, out string? fingerprint, out string? error)
+    private static DtlsServerOptions? CreateServerOptions(EchoServerSettings settings, byte[]? ticketKeys, out X509Certificate2? certificate, out string? fingerprint, out string? error)
     {
         certificate = null;
         fingerprint = null;
@@ -270,6 +302,7 @@ internal static class EchoServerHost
             SrtpProfiles = SampleArguments.ParseSrtp(settings.Srtp),
             KeyLog = SampleArguments.KeyLogTo(settings.KeyLogFile),
             EnableSessionTickets = !settings.NoTickets,
+            SessionTicketKeys = ticketKeys,
             Mtu = settings.Mtu,
             ApplicationProtocols = SampleArguments.ParseAlpn(settings.Alpn),
         };
@@ -293,7 +326,7 @@ internal static class EchoServerHost
         return chain[0];
     }
 
-    private static DtlsListenerOptions CreateListenerOptions(EchoServerSettings settings, IPEndPoint endpoint, DtlsServerOptions serverOptions, ILoggerFactory loggers)
+    private static DtlsListenerOptions CreateListenerOptions(EchoServerSettings settings, IPEndPoint endpoint, DtlsServerOptions serverOptions, byte[]? cookieSecret, ILoggerFactory loggers)
     {
         var defaults = new DtlsListenerOptions { LocalEndPoint = endpoint, ServerOptions = serverOptions };
         return new DtlsListenerOptions
@@ -303,6 +336,7 @@ internal static class EchoServerHost
             MaxSessions = settings.MaxSessions > 0 ? settings.MaxSessions : defaults.MaxSessions,
             IdleTimeout = settings.IdleTimeout > TimeSpan.Zero ? settings.IdleTimeout : defaults.IdleTimeout,
             ReceiveLoops = settings.ReceiveLoops,
+            CookieSecret = cookieSecret,
             LoggerFactory = loggers,
         };
     }

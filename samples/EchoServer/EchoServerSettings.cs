@@ -41,6 +41,10 @@ internal sealed record EchoServerSettings
 
     public string? CertificateOutputFile { get; init; }
 
+    public string? CookieSecretFile { get; init; }
+
+    public string? TicketKeysFile { get; init; }
+
     public bool Verbose { get; init; }
 
     /// <summary>Checks what the parser cannot: combinations and files. Null when everything is usable.</summary>
@@ -54,6 +58,11 @@ internal sealed record EchoServerSettings
         if (PskHint is not null && Psk.Count == 0)
         {
             return "--psk-hint needs --psk";
+        }
+
+        if (TicketKeysFile is not null && NoTickets)
+        {
+            return "--ticket-keys-file needs session tickets; remove --no-tickets";
         }
 
         return SampleArguments.CheckReadable("--cert", CertificateFile)

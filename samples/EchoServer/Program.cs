@@ -24,11 +24,13 @@ Option<int> maxSessions = new Option<int>("--max-sessions") { HelpName = "N", De
 Option<int> idleTimeout = new Option<int>("--idle-timeout") { HelpName = "SECONDS", Description = "Seconds without a datagram before a session is closed (0: the listener's default)." }.InRange(0, 86_400);
 Option<int> receiveLoops = new Option<int>("--receive-loops") { HelpName = "N", Description = "Receive loops (on Linux, N sockets sharing the port with SO_REUSEPORT) to use more cores.", DefaultValueFactory = _ => 1 }.InRange(1, 64);
 Option<string?> certOut = new("--cert-out") { HelpName = "FILE", Description = "Write the server certificate (PEM) here, so that clients can trust it with --ca." };
+Option<string?> cookieSecretFile = new("--cookie-secret-file") { HelpName = "FILE", Description = "HelloVerifyRequest cookie secret shared by a fleet: 32+ bytes, raw or hex/base64 text; mode 600 (see docs/deployment.md). Reloaded when it changes; the previous secret keeps verifying until the next change." };
+Option<string?> ticketKeysFile = new("--ticket-keys-file") { HelpName = "FILE", Description = "Session-ticket keys shared by a fleet: 80-byte keys (16 name, 32 HMAC, 32 AES), newest first, raw or hex/base64 text; mode 600. Reloaded when it changes; the previous keys keep decrypting until the next change." };
 Option<bool> verbose = new("--verbose") { Description = "Log the listener's debug messages too." };
 
 RootCommand root = new("DTLS echo server over OpenSSL (OpenSsl.Dtls sample).")
 {
-    host, port, cert, key, ca, requireClientCert, psk, pskHint, cipher, legacyCiphers, srtp, keylog, noTickets, mtu, alpn, maxSessions, idleTimeout, receiveLoops, certOut, verbose,
+    host, port, cert, key, ca, requireClientCert, psk, pskHint, cipher, legacyCiphers, srtp, keylog, noTickets, mtu, alpn, maxSessions, idleTimeout, receiveLoops, certOut, cookieSecretFile, ticketKeysFile, verbose,
 };
 
 root.SetAction((parsed, cancellationToken) => EchoServerHost.RunAsync(
@@ -53,6 +55,8 @@ root.SetAction((parsed, cancellationToken) => EchoServerHost.RunAsync(
         IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(idleTimeout)),
         ReceiveLoops = parsed.GetValue(receiveLoops),
         CertificateOutputFile = parsed.GetValue(certOut),
+        CookieSecretFile = parsed.GetValue(cookieSecretFile),
+        TicketKeysFile = parsed.GetValue(ticketKeysFile),
         Verbose = parsed.GetValue(verbose),
     },
     cancellationToken));

@@ -14,6 +14,9 @@ internal sealed class ClientSessionCache : IDisposable
     private readonly Queue<string> _order = new();
     private bool _disposed;
 
+    /// <summary>The cache key of a server: the client's target host and the server's endpoint.</summary>
+    public static string Key(string? targetHost, System.Net.IPEndPoint? remote) => $"{targetHost}|{remote}";
+
     public SafeSslSessionHandle? Find(string key)
     {
         lock (_gate)

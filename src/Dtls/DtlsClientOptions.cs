@@ -34,6 +34,22 @@ public sealed partial class DtlsClientOptions : DtlsOptions
     public ReadOnlyMemory<byte> PskKey { get; set; }
 
     /// <summary>
+    /// Chooses the PSK identity and key by the server's identity hint (RFC 4279 §2, the
+    /// ServerKeyExchange's psk_identity_hint; <c>openssl s_server -psk_hint</c>), for a client that
+    /// holds credentials for several servers or tenants: called with the hint's bytes (empty when the
+    /// server sent none) from OpenSSL's <c>psk_client_callback</c> (SSL_CTX_set_psk_client_callback(3)),
+    /// on the thread processing the server's flight, it returns the credential to use, or null to
+    /// abandon the handshake. An exception it throws fails the handshake with a
+    /// <see cref="DtlsException"/> holding it. Set this instead of <see cref="PskIdentity"/> or
+    /// <see cref="PskIdentityText"/> and <see cref="PskKey"/>; it enables the PSK cipher suites as
+    /// those do. Default null.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, DtlsPskCredential?>? PskCredentialSelector { get; set; }
+
+    /// <summary>A pre-shared key is configured: <see cref="PskKey"/> or <see cref="PskCredentialSelector"/>.</summary>
+    internal bool HasPsk => !PskKey.IsEmpty || PskCredentialSelector is not null;
+
+    /// <summary>
     /// Resume earlier sessions with the same server (same <see cref="TargetHost"/> and endpoint)
     /// from a per-context cache of tickets and IDs. Default true.
     /// </summary>

@@ -13,7 +13,7 @@ namespace OpenSsl.Dtls;
 /// validated completely when created, then shared by any number of sessions on any threads. Disposing it while sessions are live is safe: each session keeps the native context
 /// alive until it ends.
 /// </summary>
-public sealed class DtlsContext : IDisposable
+public sealed partial class DtlsContext : IDisposable
 {
     // Secure default (docs/architecture.md, secure defaults): ECDHE key exchange with AEAD ciphers only.
     internal const string DefaultCipherList =
@@ -34,6 +34,7 @@ public sealed class DtlsContext : IDisposable
     private readonly HashSet<string> _pins;
     private readonly ClientSessionCache? _clientSessions;
     private readonly byte[]? _pskIdentity;
+    private SessionTicketKeyRing? _ticketKeys;
     private int _disposed;
 
     /// <summary>Creates a client context.</summary>
@@ -121,8 +122,79 @@ public sealed class DtlsContext : IDisposable
 
     internal ClientSessionCache? ClientSessions => _clientSessions;
 
+    /// <summary>The session-ticket keys OpenSSL's ticket callback uses; null unless the server was given <see cref="DtlsServerOptions.SessionTicketKeys"/>.</summary>
+    internal SessionTicketKeyRing? TicketKeys => _ticketKeys;
+
     /// <summary>A client's PSK identity bytes (from PskIdentity or PskIdentityText), or null.</summary>
     internal ReadOnlySpan<byte> ClientPskIdentity => _pskIdentity;
+
+    /// <summary>
+    /// Replaces the session-ticket keys of this server context without a restart (RFC 5077 key rotation):
+    /// <paramref name="keys"/> is one or more 80-byte keys, newest first, in the layout of
+    /// <see cref="DtlsServerOptions.SessionTicketKeys"/>. New tickets are encrypted with the first key at
+    /// once. The keys given by the previous update (or at creation) keep decrypting until the next update,
+    /// so a ticket issued before a rotation still resumes after it, and its client gets a new ticket under
+    /// the new key; after a second rotation it no longer resumes (a full handshake). The same keys again change
+    /// nothing. Give the same keys to every server of a fleet. Safe to call from any thread while handshakes
+    /// run; the keys are copied.
+    /// </summary>
+    /// <param name="keys">The new keys, newest first: a multiple of 80 bytes, at most 16 keys, names distinct.</param>
+    /// <exception cref="ArgumentException">The keys are empty, not a whole number of 80-byte keys, too many, or two share a name.</exception>
+    /// <exception cref="InvalidOperationException">This is a client context, or a server context created without <see cref="DtlsServerOptions.SessionTicketKeys"/> (OpenSSL's own random keys cannot be replaced).</exception>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    public void UpdateSessionTicketKeys(ReadOnlySpan<byte> keys)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        SessionTicketKeyRing ring = _ticketKeys ?? throw new InvalidOperationException(
+            $"{nameof(UpdateSessionTicketKeys)} needs a server context created with {nameof(DtlsServerOptions)}.{nameof(DtlsServerOptions.SessionTicketKeys)} (and {nameof(DtlsServerOptions.EnableSessionTickets)} on); without them OpenSSL keeps random keys of its own.");
+        ring.Update(keys, nameof(keys));
+    }
+
+    /// <summary>
+    /// Lets this server context, which replaces <paramref name="previous"/> for new handshakes
+    /// (<see cref="DtlsListener.UpdateServerOptions"/>), decrypt the session tickets
+    /// <paramref name="previous"/> issued, so that a certificate renewal does not turn every client's
+    /// next connection into a full handshake (RFC 5077 §4 leaves the keys to the server). With
+    /// <see cref="DtlsServerOptions.SessionTicketKeys"/> on either side, this context takes over the
+    /// previous key ring, updated with its own keys if it was given any (so the previous keys keep
+    /// decrypting for one rotation, as <see cref="UpdateSessionTicketKeys"/> does). With OpenSSL's own
+    /// random keys on both, it copies them (<c>SSL_CTX_get_tlsext_ticket_keys</c>/<c>set</c>). The
+    /// session-ID cache cannot be carried over: resumption by session ID needs a full handshake once.
+    /// </summary>
+    internal unsafe void ContinueTicketsOf(DtlsContext previous)
+    {
+        if (Settings is not DtlsServerOptions { EnableSessionTickets: true } s || previous.Settings is not DtlsServerOptions { EnableSessionTickets: true })
+        {
+            return;
+        }
+
+        if (previous._ticketKeys is { } ring)
+        {
+            if (!s.SessionTicketKeys.IsEmpty)
+            {
+                ring.Update(s.SessionTicketKeys.Span, nameof(s.SessionTicketKeys));
+            }
+            else
+            {
+                Check(SSL_CTX_set_tlsext_ticket_key_evp_cb(_handle, &NativeCallbacks.OnTicketKey), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket key callback");
+            }
+
+            _ticketKeys = ring;
+        }
+        else if (_ticketKeys is null)
+        {
+            Span<byte> keys = stackalloc byte[SessionTicketKeyRing.KeyLength];
+            try
+            {
+                Check(SSL_CTX_get_tlsext_ticket_keys(previous._handle, keys), nameof(s.SessionTicketKeys), "cannot read the previous context's ticket keys");
+                Check(SSL_CTX_set_tlsext_ticket_keys(_handle, keys), nameof(s.SessionTicketKeys), "cannot carry the previous context's ticket keys over");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(keys);
+            }
+        }
+    }
 
     /// <summary>
     /// Releases this context's reference on the native <c>SSL_CTX</c>. Live sessions keep their own
@@ -166,7 +238,7 @@ public sealed class DtlsContext : IDisposable
         // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.
         SSL_CTX_set_options(_handle, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | (o.IsServer ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
 
-        bool psk = o is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null };
+        bool psk = o is DtlsClientOptions { HasPsk: true } or DtlsServerOptions { HasPskLookup: true };
         bool hasCertificate = o.Certificate is not null || o.CertificateChainFile is not null;
         string ciphers = o.CipherList ?? (psk ? (hasCertificate && o.IsServer ? $"{PskCipherList}:{DefaultCipherList}" : PskCipherList) : DefaultCipherList);
         Check(SSL_CTX_set_cipher_list(_handle, ciphers), nameof(o.CipherList), $"no usable cipher in '{ciphers}'");
@@ -298,10 +370,10 @@ public sealed class DtlsContext : IDisposable
 
         switch (o)
         {
-            case DtlsClientOptions { PskKey.IsEmpty: false }:
+            case DtlsClientOptions { HasPsk: true }:
                 SSL_CTX_set_psk_client_callback(_handle, &NativeCallbacks.OnPskClient);
                 break;
-            case DtlsServerOptions { PskKeyLookup: not null } s:
+            case DtlsServerOptions { HasPskLookup: true } s:
                 SSL_CTX_set_psk_server_callback(_handle, &NativeCallbacks.OnPskServer);
                 // Sees the record headers, to fail a handshake with a mismatched key at once (DtlsSession.KeyMismatch.cs).
                 SSL_CTX_set_msg_callback(_handle, &NativeCallbacks.OnMessage);
@@ -311,6 +383,11 @@ public sealed class DtlsContext : IDisposable
                 }
 
                 break;
+        }
+
+        if (o is DtlsServerOptions { ServerContextSelector: not null })
+        {
+            SSL_CTX_set_tlsext_servername_callback(_handle, &NativeCallbacks.OnServerName);
         }
 
         SSL_CTX_set_info_callback(_handle, &NativeCallbacks.OnInfo);
@@ -340,7 +417,10 @@ public sealed class DtlsContext : IDisposable
         }
         else if (!s.SessionTicketKeys.IsEmpty)
         {
-            Check(SSL_CTX_set_tlsext_ticket_keys(_handle, s.SessionTicketKeys.Span), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket keys");
+            // A callback rather than SSL_CTX_set_tlsext_ticket_keys, which holds one key: rotation needs the
+            // previous keys to keep decrypting (SSL_CTX_set_tlsext_ticket_key_evp_cb(3)).
+            _ticketKeys = new SessionTicketKeyRing(s.SessionTicketKeys.Span);
+            Check(SSL_CTX_set_tlsext_ticket_key_evp_cb(_handle, &NativeCallbacks.OnTicketKey), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket key callback");
         }
     }
 

@@ -156,6 +156,7 @@ public sealed partial class DtlsSession
             _received.Writer.TryComplete(e);
         }
 
+        EndPskLookup();
         _handshake?.TrySetException(e);
     }
 
@@ -177,6 +178,7 @@ public sealed partial class DtlsSession
         Volatile.Write(ref _dtls13Framing, NegotiatedProtocol == DtlsProtocolVersion.Dtls13);
         CipherSuite = SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl));
         IsResumed = SSL_session_reused(_ssl) == 1;
+        TargetHostName = _context.IsServer ? SSL_get_servername(_ssl, TLSEXT_NAMETYPE_host_name) : ((DtlsClientOptions)_context.Settings).TargetHost;
         // One record carries at most 2^14 bytes (RFC 6347 §4.1, RFC 5246 §6.2.1) whatever the MTU:
         // a larger SSL_write would fail inside OpenSSL ("dtls message too big").
         MaxDatagramPayload = (int)Math.Min(DTLS_get_data_mtu(_ssl), (nuint)MaxRecordPlaintext);
@@ -188,9 +190,16 @@ public sealed partial class DtlsSession
             SrtpProfile = SSL_get_selected_srtp_profile_name(_ssl);
         }
 
-        using (SafeX509Handle peer = SSL_get1_peer_certificate(_ssl))
+        // Kept as OpenSSL's reference; RemoteCertificate makes the managed copy only when read.
+        SafeX509Handle peer = SSL_get1_peer_certificate(_ssl);
+        if (peer.IsInvalid)
         {
-            RemoteCertificate = peer.IsInvalid ? null : CertificateConversion.FromNative(peer);
+            peer.Dispose();
+        }
+        else
+        {
+            _remoteCertificateHandle?.Dispose();
+            _remoteCertificateHandle = peer;
         }
 
         if (_resumptionKey is not null && _context.ClientSessions is { } cache)
@@ -233,7 +242,7 @@ public sealed partial class DtlsSession
             return new DtlsAuthenticationException(DtlsCertificateFailure.Missing, "the client sent no certificate although RequireClientCertificate is set", _lastAlert, errors);
         }
 
-        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Settings is DtlsClientOptions { PskKey.IsEmpty: false } or DtlsServerOptions { PskKeyLookup: not null }))
+        if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Settings is DtlsClientOptions { HasPsk: true } or DtlsServerOptions { HasPskLookup: true }))
         {
             return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }

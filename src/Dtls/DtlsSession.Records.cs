@@ -188,6 +188,12 @@ public sealed partial class DtlsSession
             {
                 if (reader.TryPeek(out PooledDatagram next))
                 {
+                    if (next.IsWakeUp)
+                    {
+                        reader.TryRead(out _);
+                        continue;
+                    }
+
                     if (next.Length > buffer.Length)
                     {
                         throw new ArgumentException($"The buffer holds {buffer.Length} bytes but the next datagram has {next.Length}; it is kept for a call with a larger buffer.", nameof(buffer));
@@ -203,7 +209,26 @@ public sealed partial class DtlsSession
                 }
             }
 
-            if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            // WaitToReadAsync with a token that can be cancelled allocates a waiter per call (~96 B:
+            // all of a steady-state round trip's allocations, docs/benchmarks.md); without one it
+            // reuses the channel's singleton. So the wait takes no token, and a cancellation wakes it
+            // with a marker the loop above skips. The registration reuses the token source's nodes.
+            bool more;
+            if (cancellationToken.CanBeCanceled)
+            {
+                using (cancellationToken.UnsafeRegister(static s => ((DtlsSession)s!)._received.Writer.TryWrite(default), this))
+                {
+                    more = await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                more = await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (!more)
             {
                 return 0;
             }
@@ -215,11 +240,16 @@ public sealed partial class DtlsSession
     /// advances the handshake, decrypts every record it holds into the receive queue.
     /// Returns false once the session can take no more datagrams.
     /// </summary>
-    internal unsafe bool ProcessDatagram(ReadOnlySpan<byte> datagram)
+    internal bool ProcessDatagram(ReadOnlySpan<byte> datagram) =>
+        // A server with PskKeyLookupAsync holds the ClientKeyExchange while its key is looked up
+        // (DtlsSession.PskLookup.cs); what it holds passes the record filter when it is fed.
+        HoldForPskLookup(datagram) ? IsAlive : FilterAndProcess(datagram);
+
+    private bool FilterAndProcess(ReadOnlySpan<byte> datagram)
     {
         // A forged or corrupt datagram must not reach OpenSSL, which ends a session on some of them
         // (see DtlsRecordFilter): dropped and counted, whatever the transport.
-        switch (DtlsRecordFilter.Inspect(datagram, MinimumEncryptedRecord, Volatile.Read(ref _dtls13Framing)))
+        switch (DtlsRecordFilter.Inspect(datagram, Volatile.Read(ref _minimumEncryptedRecord), Volatile.Read(ref _dtls13Framing)))
         {
             case RecordVerdict.Malformed:
                 Interlocked.Increment(ref _rejectedDatagrams);
@@ -228,6 +258,12 @@ public sealed partial class DtlsSession
                 return ProcessWithoutPlaintextWarnings(datagram);
         }
 
+        return ProcessAdmitted(datagram);
+    }
+
+    /// <summary>A datagram the filter passed and no key lookup holds: to OpenSSL, under the session's lock.</summary>
+    private unsafe bool ProcessAdmitted(ReadOnlySpan<byte> datagram)
+    {
         lock (_lock)
         {
             if (!IsAlive)
@@ -272,7 +308,7 @@ public sealed partial class DtlsSession
         {
             int length = DtlsRecordFilter.WithoutPlaintextWarnings(datagram, rest, out int removed);
             Interlocked.Add(ref _ignoredRecords, removed);
-            return length == 0 ? IsAlive : ProcessDatagram(rest.AsSpan(0, length));
+            return length == 0 ? IsAlive : FilterAndProcess(rest.AsSpan(0, length));
         }
         finally
         {

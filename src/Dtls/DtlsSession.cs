@@ -94,8 +94,17 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         _transport = transport;
         _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Settings);
         _received = Channel.CreateBounded<PooledDatagram>(
-            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleWriter = true },
-            dropped => { Interlocked.Increment(ref _droppedDatagrams); dropped.Return(); });
+            // Not SingleWriter: a cancelled ReceiveAsync writes a wake-up marker (see ReceiveQueuedAsync).
+            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite },
+            dropped =>
+            {
+                if (!dropped.IsWakeUp)
+                {
+                    Interlocked.Increment(ref _droppedDatagrams);
+                }
+
+                dropped.Return();
+            });
 
         bool ok = false;
         try
@@ -109,6 +118,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             SSL_set_app_data(_ssl, GCHandle.ToIntPtr(_self));
             AttachBio();
             ConfigureSsl(out _resumptionKey);
+            InitPskLookup();
             transport.Attach(this);
             ok = true;
         }
@@ -154,8 +164,38 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>The negotiated cipher suite's IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), or null before the handshake.</summary>
     public string? CipherSuite { get; private set; }
 
-    /// <summary>The peer's certificate, or null if it sent none (PSK, or a client without one).</summary>
-    public X509Certificate2? RemoteCertificate { get; private set; }
+    /// <summary>
+    /// The peer's certificate, or null if it sent none (PSK, or a client without one). Made on first
+    /// read (the same instance afterwards) and disposed with the session.
+    /// </summary>
+    /// <remarks>
+    /// Lazy because a managed <see cref="X509Certificate2"/> decodes the certificate again (DER and
+    /// public key): 10 to 14 % of the CPU of a full handshake in docs/benchmarks.md's profile, paid
+    /// by every session whether or not anyone reads it. The session keeps OpenSSL's reference instead.
+    /// </remarks>
+    public X509Certificate2? RemoteCertificate
+    {
+        get
+        {
+            if (Volatile.Read(ref _remoteCertificate) is { } made)
+            {
+                return made;
+            }
+
+            lock (_lock)
+            {
+                if (_remoteCertificate is null && _remoteCertificateHandle is { IsInvalid: false, IsClosed: false } handle)
+                {
+                    Volatile.Write(ref _remoteCertificate, CertificateConversion.FromNative(handle));
+                }
+
+                return _remoteCertificate;
+            }
+        }
+    }
+
+    private X509Certificate2? _remoteCertificate;
+    private SafeX509Handle? _remoteCertificateHandle; // SSL_get1_peer_certificate's reference, until RemoteCertificate is read
 
     /// <summary>The ALPN protocol both sides agreed on, or null.</summary>
     public string? NegotiatedApplicationProtocol { get; private set; }
@@ -163,13 +203,21 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>The negotiated DTLS-SRTP protection profile ("SRTP_AEAD_AES_128_GCM"), or null.</summary>
     public string? SrtpProfile { get; private set; }
 
+    /// <summary>
+    /// The server name of this session (Server Name Indication, RFC 6066 §3), as
+    /// <c>SslStream.TargetHostName</c>: on a server the host name the client sent in its ClientHello
+    /// (<c>SSL_get_servername</c>; null when it sent none), on a client its
+    /// <see cref="DtlsClientOptions.TargetHost"/>. Null before the handshake completes.
+    /// </summary>
+    public string? TargetHostName { get; private set; }
+
     /// <summary>True if the handshake resumed an earlier session instead of running a full one.</summary>
     public bool IsResumed { get; private set; }
 
     /// <summary>The largest payload one <see cref="SendAsync"/> can carry: one record in one datagram at the configured MTU (<c>DTLS_get_data_mtu</c>).</summary>
     public int MaxDatagramPayload { get; private set; }
 
-    /// <summary>The local endpoint of the socket.</summary>
+    /// <summary>The local endpoint of the socket; null over a transport without one (<see cref="DtlsDatagramTransport.LocalEndPoint"/>).</summary>
     public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
 
     /// <summary>The peer's endpoint; null over a transport without one (<see cref="DtlsDatagramTransport.RemoteEndPoint"/>).</summary>
@@ -185,8 +233,11 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// The shortest encrypted record <see cref="DtlsRecordFilter"/> lets through to this session:
     /// the handshake's bound, then the negotiated cipher's. Set where the handshake completes, on the
     /// thread processing that datagram, so the next datagram already gets the cipher's bound.
+    /// While a PSK key lookup holds this session's datagrams (DtlsSession.PskLookup.cs) the handshake
+    /// completes on the lookup's thread, so the listener's first look lets every length through: the
+    /// session's own filter checks what it held with the right bound when it feeds it.
     /// </summary>
-    internal int MinimumEncryptedRecord => Volatile.Read(ref _minimumEncryptedRecord);
+    internal int MinimumEncryptedRecord => _pskPhase is PskLookupPhase.Pending or PskLookupPhase.Replaying ? 0 : Volatile.Read(ref _minimumEncryptedRecord);
 
     internal CertificateVerification Verification => _verification ??= new CertificateVerification(this);
 
@@ -263,7 +314,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
         if (_context.ClientSessions is { } cache)
         {
-            resumptionKey = $"{client.TargetHost}|{remote}";
+            resumptionKey = ClientSessionCache.Key(client.TargetHost, remote);
             if (cache.Find(resumptionKey) is { } previous && !previous.IsClosed)
             {
                 ErrorQueue.ThrowIfNotOne(SSL_set_session(_ssl, previous), "SSL_set_session");
@@ -333,6 +384,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             _state = SessionState.Disposed;
             Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
             _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
+            EndPskLookup();
         }
 
         _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
@@ -347,7 +399,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         }
 
         Release();
-        RemoteCertificate?.Dispose();
+        lock (_lock)
+        {
+            _remoteCertificateHandle?.Dispose();
+            _remoteCertificate?.Dispose();
+        }
+
         // docs/architecture.md's order: session (with the transport it owns), then context.
         _ownedContext?.Dispose();
     }
@@ -408,9 +465,14 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// </summary>
     internal void UserCallbackFailed(string callback, Exception e, bool openSslAborts, DtlsException? wrapped = null)
     {
+        if (_callbackException is null)
+        {
+            // One Warning per failure that ends the call, not one per later callback of that call.
+            SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
+        }
+
         _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
         _abandoned |= !openSslAborts;
-        SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
     }
 
     // Set when a callback failed where OpenSSL goes on regardless: what OpenSSL writes is not sent.
@@ -483,8 +545,16 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     // Budget: the session's account in the listener's byte budget the buffer is charged to (DtlsSession.Listener.cs), or null.
     private readonly record struct PooledDatagram(byte[] Buffer, int Length, QueuedDatagramBudget.Account? Budget = null)
     {
+        /// <summary>default: no datagram, only wakes a ReceiveAsync whose token was cancelled.</summary>
+        public bool IsWakeUp => Buffer is null;
+
         public void Return()
         {
+            if (IsWakeUp)
+            {
+                return;
+            }
+
             Budget?.Give(Buffer.Length);
             ArrayPool<byte>.Shared.Return(Buffer);
         }

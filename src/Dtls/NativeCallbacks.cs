@@ -147,16 +147,41 @@ internal static unsafe class NativeCallbacks
             }
 
             ReadOnlySpan<byte> id = session.Context.ClientPskIdentity;
-            if (id.IsEmpty || id.Length + 1 > maxIdentityLength || options.PskKey.Length > maxPskLength)
+            ReadOnlySpan<byte> key = options.PskKey.Span;
+            if (options.PskCredentialSelector is { } selector)
+            {
+                byte[] hintBytes = hint == null ? [] : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(hint).ToArray();
+                DtlsPskCredential? credential;
+                try
+                {
+                    credential = selector(hintBytes);
+                }
+                catch (Exception e)
+                {
+                    session.UserCallbackFailed("PskCredentialSelector", e, openSslAborts: true);
+                    return 0;
+                }
+
+                if (credential is null)
+                {
+                    session.StoreCallbackException(new DtlsException($"PskCredentialSelector returned no credential for the server's identity hint '{DtlsPskRequest.TryDecode(hintBytes) ?? Convert.ToHexString(hintBytes)}'; the handshake was abandoned."));
+                    return 0;
+                }
+
+                id = credential.Identity.Span;
+                key = credential.Key.Span;
+            }
+
+            if (id.IsEmpty || id.Length + 1 > maxIdentityLength || key.Length > maxPskLength)
             {
                 return 0;
             }
 
             id.CopyTo(new Span<byte>(identity, id.Length));
             identity[id.Length] = 0;
-            options.PskKey.Span.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            key.CopyTo(new Span<byte>(psk, (int)maxPskLength));
             session.PskIdentityBytes = id.ToArray();
-            return (uint)options.PskKey.Length;
+            return (uint)key.Length;
         }
         catch (Exception e)
         {
@@ -178,7 +203,7 @@ internal static unsafe class NativeCallbacks
         try
         {
             session = SessionOf(ssl);
-            if (session?.Context.Settings is not DtlsServerOptions { PskKeyLookup: { } lookup })
+            if (session?.Context.Settings is not DtlsServerOptions { HasPskLookup: true } options)
             {
                 return 0;
             }
@@ -186,6 +211,11 @@ internal static unsafe class NativeCallbacks
             ReadOnlySpan<byte> cString = identity == null ? [] : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(identity);
             byte[] id = session.TakeWireIdentity(cString);
             session.PskIdentityBytes = id;
+            if (options.PskKeyLookup is not { } lookup)
+            {
+                return FromAsyncLookup(session, id, psk, maxPskLength);
+            }
+
             ReadOnlyMemory<byte>? key;
             try
             {
@@ -218,6 +248,118 @@ internal static unsafe class NativeCallbacks
             return 0;
         }
     }
+
+    /// <summary>
+    /// <see cref="OnPskServer"/> for <see cref="DtlsServerOptions.PskKeyLookupAsync"/>: the lookup
+    /// finished before OpenSSL got the ClientKeyExchange (DtlsSession.PskLookup.cs); here its result
+    /// is only copied out. No result, or one for other bytes, is an unknown identity.
+    /// </summary>
+    private static uint FromAsyncLookup(DtlsSession session, byte[] id, byte* psk, uint maxPskLength)
+    {
+        if (session.TakePskLookupResult() is not { } result)
+        {
+            return 0;
+        }
+
+        try
+        {
+            if (result.Refused)
+            {
+                session.StoreCallbackException(new DtlsException(
+                    $"The DTLS handshake with {session.RemoteEndPoint} was refused: {result.Limit} PSK key lookups were already in flight (DtlsListenerOptions.MaxPendingPskLookups)."));
+                // statem_srvr.c (tls_process_cke_psk_preamble): a length above PSK_MAX_PSK_LEN is a
+                // fatal internal_error alert, not unknown_psk_identity: the client's identity may be fine.
+                return maxPskLength + 1;
+            }
+
+            if (result.Error is { } error)
+            {
+                session.UserCallbackFailed("PskKeyLookupAsync", error, openSslAborts: true);
+                return 0;
+            }
+
+            if (result.Key is not { } key || !result.Identity.AsSpan().SequenceEqual(id))
+            {
+                return 0;
+            }
+
+            if (key.Length > maxPskLength)
+            {
+                session.StoreCallbackException(new InvalidOperationException($"PskKeyLookupAsync returned a {key.Length}-byte key; OpenSSL accepts at most {maxPskLength} (PSK_MAX_PSK_LEN)."));
+                return 0;
+            }
+
+            key.CopyTo(new Span<byte>(psk, (int)maxPskLength));
+            return (uint)key.Length;
+        }
+        finally
+        {
+            DtlsSession.ForgetKey(result);
+        }
+    }
+
+    /// <summary>
+    /// <c>SSL_CTX_set_tlsext_servername_callback</c>, installed on servers with
+    /// <see cref="DtlsServerOptions.ServerContextSelector"/>: runs while OpenSSL processes the
+    /// ClientHello, asks the selector for the context of the name the client sent (RFC 6066 §3) and
+    /// moves the SSL to it (<c>SSL_set_SSL_CTX</c>: its certificate chain and key).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int OnServerName(nint ssl, int* alert, nint arg)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            if (session?.Context.Settings is not DtlsServerOptions { ServerContextSelector: { } selector })
+            {
+                return SSL_TLSEXT_ERR_OK;
+            }
+
+            string? name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            DtlsContext? selected;
+            try
+            {
+                selected = selector(name);
+            }
+            catch (Exception e)
+            {
+                session.UserCallbackFailed("ServerContextSelector", e, openSslAborts: true);
+                *alert = AlertInternalError;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+
+            if (selected is null || selected == session.Context)
+            {
+                return SSL_TLSEXT_ERR_OK;
+            }
+
+            if (!selected.IsServer || selected.IsDisposed)
+            {
+                session.StoreCallbackException(new InvalidOperationException(
+                    $"ServerContextSelector returned {(selected.IsServer ? "a disposed" : "a client")} DtlsContext for the server name '{name}'; it must return a live server context, or null for the listener's own."));
+                *alert = AlertInternalError;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+
+            if (SSL_set_SSL_CTX(ssl, selected.Handle) == 0)
+            {
+                session.StoreCallbackException(ErrorQueue.ToException("SSL_set_SSL_CTX"));
+                *alert = AlertInternalError;
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+            }
+
+            return SSL_TLSEXT_ERR_OK;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            *alert = AlertInternalError;
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+    }
+
+    private const int AlertInternalError = 80;
 
     /// <summary>Info callback: remembers the last alert sent or received, for the exception.</summary>
     [UnmanagedCallersOnly]
@@ -298,6 +440,26 @@ internal static unsafe class NativeCallbacks
         catch (Exception e)
         {
             session?.StoreCallbackException(e);
+        }
+    }
+
+    /// <summary>
+    /// The session-ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb(3)): picks the key from the
+    /// context's <see cref="SessionTicketKeyRing"/>. An exception fails the handshake (-1), stored on the session.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int OnTicketKey(nint ssl, byte* keyName, byte* iv, nint cipherContext, nint macContext, int encrypt)
+    {
+        DtlsSession? session = null;
+        try
+        {
+            session = SessionOf(ssl);
+            return session?.Context.TicketKeys is { } ring ? ring.Apply(keyName, iv, cipherContext, macContext, encrypt != 0) : -1;
+        }
+        catch (Exception e)
+        {
+            session?.StoreCallbackException(e);
+            return -1;
         }
     }
 

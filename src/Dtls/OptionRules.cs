@@ -151,6 +151,11 @@ internal static class OptionRules
         }
 
         bool hasIdentity = !c.PskIdentity.IsEmpty || c.PskIdentityText is not null;
+        if (c.PskCredentialSelector is not null && (hasIdentity || !c.PskKey.IsEmpty))
+        {
+            throw SettingErrors.Invalid(nameof(c.PskCredentialSelector), "Set PskCredentialSelector or a fixed PskIdentity/PskIdentityText with PskKey, not both.");
+        }
+
         if (c.PskKey.IsEmpty != !hasIdentity)
         {
             throw SettingErrors.Invalid(nameof(c.PskKey), hasIdentity
@@ -163,7 +168,7 @@ internal static class OptionRules
             throw SettingErrors.Invalid(nameof(c.PskKey), $"PskKey is {c.PskKey.Length} bytes; OpenSSL accepts at most {DtlsPskLimits.MaxKeyBytes} (PSK_MAX_PSK_LEN).");
         }
 
-        if (!hasIdentity)
+        if (!hasIdentity && c.PskCredentialSelector is null)
         {
             return;
         }
@@ -181,6 +186,11 @@ internal static class OptionRules
         {
             throw SettingErrors.Invalid(ignored,
                 $"{ignored} checks the server's certificate, but a client with PskKey offers only PSK suites, which carry none; remove it, or set CipherList to also offer certificate suites.");
+        }
+
+        if (!hasIdentity)
+        {
+            return; // the selector's credentials are checked when they are made (DtlsPskCredential)
         }
 
         string setting = c.PskIdentityText is not null ? nameof(c.PskIdentityText) : nameof(c.PskIdentity);
@@ -208,11 +218,24 @@ internal static class OptionRules
     private static void ValidateServer(DtlsServerOptions s)
     {
         bool hasCertificate = s.Certificate is not null || s.CertificateChainFile is not null;
-        bool psk = s.PskKeyLookup is not null;
+        bool psk = s.HasPskLookup;
+        if (s.PskKeyLookup is not null && s.PskKeyLookupAsync is not null)
+        {
+            throw SettingErrors.Invalid(nameof(s.PskKeyLookupAsync), "Set PskKeyLookup or PskKeyLookupAsync, not both: a server has one key store.");
+        }
+
+        if (s.PskKeyLookupAsync is not null && DtlsProtocolSupport.MayNegotiateDtls13(s))
+        {
+            // DTLS 1.3 carries the identity in the ClientHello's pre_shared_key extension, not in a
+            // ClientKeyExchange, which is where the asynchronous lookup reads it (DtlsSession.PskLookup.cs).
+            throw SettingErrors.Invalid(nameof(s.PskKeyLookupAsync),
+                "PskKeyLookupAsync reads the identity from the DTLS 1.2 ClientKeyExchange, and this libssl may negotiate DTLS 1.3: set MaximumProtocol = DtlsProtocolVersion.Dtls12, or use PskKeyLookup.");
+        }
+
         if (!hasCertificate && !psk)
         {
             throw SettingErrors.Invalid(nameof(s.Certificate),
-                "A server needs Certificate (or CertificateChainFile and PrivateKeyFile) or PskKeyLookup; with neither every handshake would fail with handshake_failure.");
+                "A server needs Certificate (or CertificateChainFile and PrivateKeyFile) or PskKeyLookup (or PskKeyLookupAsync); with neither every handshake would fail with handshake_failure.");
         }
 
         if (s.PskIdentityHint is not null && !psk)
@@ -245,9 +268,9 @@ internal static class OptionRules
                 $"{unusedTrust} on a server verifies client certificates, which are asked for only with RequestClientCertificate or RequireClientCertificate; set one of them, or remove {unusedTrust}.");
         }
 
-        if (!s.SessionTicketKeys.IsEmpty && s.SessionTicketKeys.Length != 80)
+        if (!s.SessionTicketKeys.IsEmpty && SessionTicketKeyRing.Problem(s.SessionTicketKeys.Length) is { } ticketKeyProblem)
         {
-            throw SettingErrors.Invalid(nameof(s.SessionTicketKeys), $"SessionTicketKeys must be 80 bytes, not {s.SessionTicketKeys.Length}.");
+            throw SettingErrors.Invalid(nameof(s.SessionTicketKeys), $"SessionTicketKeys must be one or more 80-byte keys: {ticketKeyProblem}.");
         }
 
         if (!s.SessionTicketKeys.IsEmpty && !s.EnableSessionTickets)

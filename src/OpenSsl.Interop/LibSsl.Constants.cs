@@ -76,8 +76,12 @@ public static partial class LibSsl
     public const int SSL_CTRL_SET_SESS_CACHE_SIZE = 42;
     /// <summary><c>SSL_CTRL_SET_SESS_CACHE_MODE</c></summary>
     public const int SSL_CTRL_SET_SESS_CACHE_MODE = 44;
+    /// <summary><c>SSL_CTRL_SET_TLSEXT_SERVERNAME_CB</c></summary>
+    public const int SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
     /// <summary><c>SSL_CTRL_SET_TLSEXT_HOSTNAME</c></summary>
     public const int SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
+    /// <summary><c>SSL_CTRL_GET_TLSEXT_TICKET_KEYS</c></summary>
+    public const int SSL_CTRL_GET_TLSEXT_TICKET_KEYS = 58;
     /// <summary><c>SSL_CTRL_SET_TLSEXT_TICKET_KEYS</c></summary>
     public const int SSL_CTRL_SET_TLSEXT_TICKET_KEYS = 59;
     /// <summary><c>DTLS_CTRL_GET_TIMEOUT</c></summary>

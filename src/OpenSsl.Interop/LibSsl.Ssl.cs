@@ -164,6 +164,20 @@ public static unsafe partial class LibSsl
     /// <summary><c>const char *SSL_get_servername(const SSL *s, const int type)</c></summary>
     public static string? SSL_get_servername(SafeSslHandle ssl, int type) => Marshal.PtrToStringUTF8(SSL_get_servername_ptr(ssl, type));
 
+    [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_get_servername")]
+    private static partial nint SSL_get_servername_ptr(nint ssl, int type);
+
+    /// <summary><c>const char *SSL_get_servername(const SSL *s, const int type)</c>, from inside a callback (the <c>SSL*</c> it was given).</summary>
+    public static string? SSL_get_servername(nint ssl, int type) => Marshal.PtrToStringUTF8(SSL_get_servername_ptr(ssl, type));
+
+    /// <summary>
+    /// <c>SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx)</c>: the SSL takes <paramref name="ctx"/>'s
+    /// certificate and key (and a reference to it); returns the new context, or NULL on failure.
+    /// Used from the servername callback (SSL_CTX_set_tlsext_servername_callback(3)).
+    /// </summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial nint SSL_set_SSL_CTX(nint ssl, SafeSslContextHandle ctx);
+
     /// <summary><c>SSL_set_mtu(ssl, mtu)</c> = <c>SSL_ctrl(ssl, SSL_CTRL_SET_MTU, mtu, NULL)</c>; needs <c>SSL_OP_NO_QUERY_MTU</c>.</summary>
     public static int SSL_set_mtu(SafeSslHandle ssl, int mtu) => (int)SSL_ctrl(ssl, SSL_CTRL_SET_MTU, mtu, 0);
 

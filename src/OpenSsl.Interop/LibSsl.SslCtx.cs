@@ -82,6 +82,15 @@ public static unsafe partial class LibSsl
     public static int SSL_CTX_add1_chain_cert(SafeSslContextHandle ctx, SafeX509Handle x509) =>
         (int)SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 1, x509.DangerousGetHandle());
 
+    /// <summary><c>SSL_CTX_get_tlsext_ticket_keys(ctx, keys, len)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_TICKET_KEYS, len, keys)</c>; fills 80 bytes: name (16), HMAC secret (32), AES key (32). Returns 1, or 0 if <paramref name="keys"/> is not 80 bytes.</summary>
+    public static int SSL_CTX_get_tlsext_ticket_keys(SafeSslContextHandle ctx, Span<byte> keys)
+    {
+        fixed (byte* p = keys)
+        {
+            return (int)SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_TICKET_KEYS, keys.Length, (nint)p);
+        }
+    }
+
     /// <summary><c>SSL_CTX_set_tlsext_ticket_keys(ctx, keys, len)</c> = <c>SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, len, keys)</c>; 80 bytes: name (16), HMAC secret (32), AES key (32).</summary>
     public static int SSL_CTX_set_tlsext_ticket_keys(SafeSslContextHandle ctx, ReadOnlySpan<byte> keys)
     {
@@ -90,6 +99,15 @@ public static unsafe partial class LibSsl
             return (int)SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, keys.Length, (nint)p);
         }
     }
+
+    /// <summary>
+    /// <c>int SSL_CTX_set_tlsext_ticket_key_evp_cb(SSL_CTX *ctx, int (*cb)(SSL *s, unsigned char key_name[16],
+    /// unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc))</c> (OpenSSL 3.0):
+    /// the callback picks the session-ticket key. Encrypting (<c>enc</c> 1) it fills the name and IV and returns 1;
+    /// decrypting it returns 0 for an unknown name, 1 for a current key, 2 to ask for a renewed ticket, -1 on error.
+    /// </summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial int SSL_CTX_set_tlsext_ticket_key_evp_cb(SafeSslContextHandle ctx, delegate* unmanaged<nint, byte*, byte*, nint, nint, int, int> callback);
 
     /// <summary><c>uint64_t SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op)</c></summary>
     [LibraryImport(Libraries.Ssl)]
@@ -202,6 +220,17 @@ public static unsafe partial class LibSsl
 
     /// <summary><c>OPENSSL_NPN_NEGOTIATED</c>: <see cref="SSL_select_next_proto"/> found a common protocol.</summary>
     public const int OPENSSL_NPN_NEGOTIATED = 1;
+
+    /// <summary><c>long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void))</c></summary>
+    [LibraryImport(Libraries.Ssl)]
+    public static partial nint SSL_CTX_callback_ctrl(SafeSslContextHandle ctx, int cmd, nint callback);
+
+    /// <summary>
+    /// <c>SSL_CTX_set_tlsext_servername_callback(ctx, cb)</c> = <c>SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, cb)</c>
+    /// with <c>int cb(SSL *s, int *al, void *arg)</c> (SSL_CTX_set_tlsext_servername_callback(3)).
+    /// </summary>
+    public static int SSL_CTX_set_tlsext_servername_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, int*, nint, int> callback) =>
+        (int)SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, (nint)callback);
 
     /// <summary><c>void SSL_CTX_set_keylog_callback(SSL_CTX *ctx, SSL_CTX_keylog_cb_func cb)</c></summary>
     [LibraryImport(Libraries.Ssl)]

@@ -339,6 +339,7 @@ public class ListenerLimitTests
             ("CookieSecretRotation", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, CookieSecretRotation = TimeSpan.Zero }),
             ("Mtu", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = new DtlsServerOptions { Certificate = Certificate, Mtu = 10 } }),
             ("MaxPendingHandshakesPerAddress", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxPendingHandshakesPerAddress = 0 }),
+            ("MaxPendingPskLookups", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxPendingPskLookups = 0 }),
             ("MaxPendingHandshakesPerPrefix", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxPendingHandshakesPerAddress = 10, MaxPendingHandshakesPerPrefix = 9 }),
             ("PendingHandshakeTimeoutWhenFull", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, PendingHandshakeTimeoutWhenFull = TimeSpan.Zero }),
             ("MaxHandshakeReassemblyBytes", new() { LocalEndPoint = valid.LocalEndPoint, ServerOptions = valid.ServerOptions, MaxHandshakeReassemblyBytes = 1000 }),

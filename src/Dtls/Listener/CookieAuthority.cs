@@ -15,6 +15,12 @@ namespace OpenSsl.Dtls;
 /// other, and nothing needs a timer. A cookie verifies under the current key and the previous one and
 /// only while it is younger than <see cref="DtlsListenerOptions.CookieLifetime"/>.
 /// <para>
+/// The master secret itself can be replaced on a running listener (<see cref="UpdateSecret"/>, a fleet's
+/// rotation): new cookies use the new master at once, and the replaced master keeps verifying until the
+/// next replacement, so cookies issued just before the rotation (by this server or by a server of the fleet
+/// that has not reloaded yet) still verify; their lifetime bounds them anyway.
+/// </para>
+/// <para>
 /// The cookie binds the ClientHello's version and random, which RFC 6347 §4.2.1 requires the
 /// client to repeat unchanged in the ClientHello that carries it. So a cookie-bearing ClientHello
 /// seen on the path cannot be replayed with a new random (that looked like a restarted client and
@@ -38,19 +44,34 @@ internal sealed class CookieAuthority
 
     private static ReadOnlySpan<byte> Label => "OpenSslDtls HelloVerifyRequest cookie v1"u8;
 
-    private readonly byte[] _master;
     private readonly long _rotationTicks;
     private readonly long _lifetimeSeconds;
     private readonly TimeProvider _time;
+    private volatile Masters _masters;
     private volatile Keys _keys;
 
     public CookieAuthority(ReadOnlySpan<byte> secret, TimeSpan rotation, TimeSpan lifetime, TimeProvider? time = null)
     {
-        _master = secret.IsEmpty ? RandomNumberGenerator.GetBytes(32) : secret.ToArray();
+        _masters = new Masters(secret.IsEmpty ? RandomNumberGenerator.GetBytes(32) : secret.ToArray(), null);
         _rotationTicks = Math.Max(1, rotation.Ticks);
         _lifetimeSeconds = Math.Max(1, (long)Math.Ceiling(lifetime.TotalSeconds));
         _time = time ?? TimeProvider.System;
-        _keys = Derive(Period(_time.GetUtcNow()));
+        _keys = Derive(_masters, Period(_time.GetUtcNow()));
+    }
+
+    /// <summary>
+    /// Makes <paramref name="secret"/> the master secret; the one it replaces keeps verifying until the next
+    /// call. The same secret again changes nothing (a configuration file rewritten unchanged).
+    /// </summary>
+    public void UpdateSecret(ReadOnlySpan<byte> secret)
+    {
+        Masters current = _masters;
+        if (secret.SequenceEqual(current.Current))
+        {
+            return;
+        }
+
+        _masters = new Masters(secret.ToArray(), current.Current);
     }
 
     /// <summary>Writes the cookie for <paramref name="peer"/> (a socket address as received) and <paramref name="hello"/>, and returns <see cref="CookieLength"/>.</summary>
@@ -89,6 +110,24 @@ internal sealed class CookieAuthority
         }
 
         Compute(keys.Previous, cookie.Slice(0, TimeLength), peer, hello, expected);
+        if (CryptographicOperations.FixedTimeEquals(expected, cookie.Slice(TimeLength)))
+        {
+            return true;
+        }
+
+        if (keys.Retired is not { } retired)
+        {
+            return false;
+        }
+
+        // Issued under the master secret the last UpdateSecret replaced.
+        Compute(retired.Current, cookie.Slice(0, TimeLength), peer, hello, expected);
+        if (CryptographicOperations.FixedTimeEquals(expected, cookie.Slice(TimeLength)))
+        {
+            return true;
+        }
+
+        Compute(retired.Previous, cookie.Slice(0, TimeLength), peer, hello, expected);
         return CryptographicOperations.FixedTimeEquals(expected, cookie.Slice(TimeLength));
     }
 
@@ -97,24 +136,31 @@ internal sealed class CookieAuthority
     private Keys CurrentKeys(DateTimeOffset now)
     {
         Keys keys = _keys;
+        Masters masters = _masters;
         long period = Period(now);
-        if (keys.Period != period)
+        if (keys.Period != period || !ReferenceEquals(keys.Masters, masters))
         {
-            // Two threads may both derive; both get the same keys, so either write is right.
-            _keys = keys = Derive(period);
+            // Two threads may both derive; both get the same keys, so either write is right (a write made from
+            // masters an UpdateSecret has since replaced names them, and the next call derives again).
+            _keys = keys = Derive(masters, period);
         }
 
         return keys;
     }
 
-    private Keys Derive(long period) => new(period, DeriveKey(period), DeriveKey(period - 1));
+    private static Keys Derive(Masters masters, long period) => new(
+        masters,
+        period,
+        DeriveKey(masters.Current, period),
+        DeriveKey(masters.Current, period - 1),
+        masters.Retired is { } retired ? new RetiredKeys(DeriveKey(retired, period), DeriveKey(retired, period - 1)) : null);
 
-    private byte[] DeriveKey(long period)
+    private static byte[] DeriveKey(byte[] master, long period)
     {
         Span<byte> input = stackalloc byte[Label.Length + 8];
         Label.CopyTo(input);
         BinaryPrimitives.WriteInt64BigEndian(input.Slice(Label.Length), period);
-        return HMACSHA256.HashData(_master, input);
+        return HMACSHA256.HashData(master, input);
     }
 
     /// <summary>
@@ -173,5 +219,10 @@ internal sealed class CookieAuthority
     private static bool IsIPv4Mapped(ReadOnlySpan<byte> address) =>
         address.Slice(0, 10).IndexOfAnyExcept((byte)0) < 0 && address[10] == 0xFF && address[11] == 0xFF;
 
-    private sealed record Keys(long Period, byte[] Current, byte[] Previous);
+    /// <summary>The master secret and the one the last <see cref="UpdateSecret"/> replaced (null before any).</summary>
+    private sealed record Masters(byte[] Current, byte[]? Retired);
+
+    private sealed record Keys(Masters Masters, long Period, byte[] Current, byte[] Previous, RetiredKeys? Retired);
+
+    private sealed record RetiredKeys(byte[] Current, byte[] Previous);
 }

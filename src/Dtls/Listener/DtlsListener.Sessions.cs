@@ -63,8 +63,9 @@ public sealed partial class DtlsListener
         DtlsSession session;
         try
         {
-            session = new DtlsSession(_context, peer, _options.MaxQueuedDatagramsPerSession);
+            session = NewSession(peer);
             session.UseQueueBudget(_queueBudget);
+            session.UsePskLookupBudget(_pskLookups);
         }
         catch (Exception e) when (e is OpenSslException or ObjectDisposedException or ArgumentException)
         {

@@ -32,7 +32,7 @@ namespace OpenSsl.Dtls;
 public sealed partial class DtlsListener : IAsyncDisposable
 {
     private readonly DtlsListenerOptions _options;
-    private readonly DtlsContext _context;
+    private DtlsContext _context;
     private readonly Socket[] _sockets;
     private readonly Task[] _loops;
     private readonly ILogger _logger;
@@ -44,6 +44,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly PendingHandshakeTable _pendingHandshakes;
     private readonly QueuedDatagramBudget _queueBudget;
+    private readonly PskLookupBudget _pskLookups;
     private int _disposed;
 
     private int _established;
@@ -85,6 +86,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         _idleTicks = options.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : Telemetry.Ticks(options.IdleTimeout);
         Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime, Telemetry.Time);
         _pendingHandshakes = new PendingHandshakeTable(options, Telemetry);
+        _pskLookups = new PskLookupBudget(options.MaxPendingPskLookups);
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         _tags = new TagList
         {
@@ -140,6 +142,8 @@ public sealed partial class DtlsListener : IAsyncDisposable
         SessionsReplaced = Interlocked.Read(ref _replaced),
         Retransmissions = Interlocked.Read(ref _retransmissions),
         SendErrors = Interlocked.Read(ref _sendErrors),
+        PskLookupsInFlight = _pskLookups.InFlight,
+        RefusedOverPskLookupLimit = _pskLookups.Refused,
     };
 
     internal CookieAuthority Cookies { get; }
@@ -249,7 +253,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
             socket.Dispose();
         }
 
-        _context.Dispose();
+        Volatile.Read(ref _context).Dispose();
         _stopping.Dispose();
         ListenerLog.Stopped(_logger, LocalEndPoint, closed);
     }
@@ -274,6 +278,11 @@ public sealed partial class DtlsListener : IAsyncDisposable
         if (o.MaxPendingHandshakes < 1)
         {
             throw SettingErrors.OutOfRange(nameof(o.MaxPendingHandshakes), o.MaxPendingHandshakes, "MaxPendingHandshakes must be at least 1.");
+        }
+
+        if (o.MaxPendingPskLookups < 1)
+        {
+            throw SettingErrors.OutOfRange(nameof(o.MaxPendingPskLookups), o.MaxPendingPskLookups, "MaxPendingPskLookups must be at least 1.");
         }
 
         if (o.MaxPendingHandshakesPerAddress < 1)

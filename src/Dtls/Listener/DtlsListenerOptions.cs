@@ -67,6 +67,17 @@ public sealed partial class DtlsListenerOptions
     public TimeSpan PendingHandshakeTimeoutWhenFull { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The most <see cref="DtlsServerOptions.PskKeyLookupAsync"/> lookups in flight at once, over all
+    /// sessions: each one holds its client's ClientKeyExchange (at most 32 KiB of datagrams) until it
+    /// completes. A handshake whose lookup would exceed it is refused at once with a fatal
+    /// internal_error alert (not unknown_psk_identity: its identity may be valid), counted in
+    /// <see cref="DtlsListenerStatistics.RefusedOverPskLookupLimit"/> and logged as a refused handshake
+    /// that names this setting; the client may retry. At least 1; default 64. Unused without
+    /// <see cref="DtlsServerOptions.PskKeyLookupAsync"/>.
+    /// </summary>
+    public int MaxPendingPskLookups { get; set; } = 64;
+
+    /// <summary>
     /// The handshake message bytes one pending handshake may make OpenSSL hold for reassembly: the sum
     /// of the lengths its handshake messages announce (ClientHello, Certificate chain,
     /// ClientKeyExchange, CertificateVerify; RFC 6347 §4.2.3), at most eight messages. Fragments beyond
@@ -122,7 +133,8 @@ public sealed partial class DtlsListenerOptions
     /// The secret the HelloVerifyRequest cookies are derived from: at least 16 bytes, the same on every
     /// server of a fleet behind a UDP load balancer so that any of them verifies any cookie (their
     /// clocks must agree to well within <see cref="CookieSecretRotation"/>). Empty (the default): a
-    /// random secret for this listener.
+    /// random secret for this listener. Replace it on a running listener with
+    /// <see cref="DtlsListener.UpdateCookieSecret"/> (docs/deployment.md).
     /// </summary>
     public ReadOnlyMemory<byte> CookieSecret { get; set; }
 

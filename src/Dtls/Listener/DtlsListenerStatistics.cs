@@ -92,6 +92,12 @@ public sealed record DtlsListenerStatistics
     /// <summary>Handshake flights the listener's sessions retransmitted.</summary>
     public long Retransmissions { get; init; }
 
+    /// <summary><see cref="DtlsServerOptions.PskKeyLookupAsync"/> lookups running now (each holds its client's ClientKeyExchange), within <see cref="DtlsListenerOptions.MaxPendingPskLookups"/>.</summary>
+    public int PskLookupsInFlight { get; init; }
+
+    /// <summary>Handshakes refused with an internal_error alert because <see cref="DtlsListenerOptions.MaxPendingPskLookups"/> key lookups were already in flight; also counted in <see cref="HandshakesFailed"/>.</summary>
+    public long RefusedOverPskLookupLimit { get; init; }
+
     /// <summary>Sends that failed on the socket (the datagram is lost; DTLS retransmits handshake flights).</summary>
     public long SendErrors { get; init; }
 }

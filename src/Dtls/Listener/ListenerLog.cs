@@ -16,6 +16,9 @@ internal static partial class ListenerLog
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "DTLS listener on {LocalEndPoint} stopped; {Sessions} live session(s) closed")]
     public static partial void Stopped(ILogger logger, EndPoint localEndPoint, int sessions);
 
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "DTLS listener on {LocalEndPoint} uses new server options for new handshakes; live sessions keep theirs")]
+    public static partial void ServerOptionsUpdated(ILogger logger, EndPoint localEndPoint);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "DTLS handshake with {RemoteEndPoint} completed in {Milliseconds:0.0} ms ({Protocol}, {CipherSuite})")]
     public static partial void HandshakeCompleted(ILogger logger, EndPoint remoteEndPoint, double milliseconds, string? protocol, string? cipherSuite);
 

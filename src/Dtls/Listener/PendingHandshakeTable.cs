@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace OpenSsl.Dtls;
 
 /// <summary>Why <see cref="PendingHandshakeTable.TryAdmit"/> refused a handshake.</summary>

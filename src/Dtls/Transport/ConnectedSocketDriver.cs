@@ -115,7 +115,7 @@ internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
         }
         catch (SocketException e)
         {
-            session.OnTransportFailed(session.TransportFailure(e));
+            ReportClosed(session.TransportFailure(e)); // a DtlsException holding the socket's error
         }
         finally
         {

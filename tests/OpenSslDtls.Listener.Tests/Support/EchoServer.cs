@@ -10,6 +10,7 @@ internal sealed class EchoServer : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _accepted;
     private int _closedByPeer;
+    private int _resumed;
 
     private EchoServer(DtlsListener listener)
     {
@@ -20,6 +21,9 @@ internal sealed class EchoServer : IAsyncDisposable
     public int Accepted => Volatile.Read(ref _accepted);
 
     public int ClosedByPeer => Volatile.Read(ref _closedByPeer);
+
+    /// <summary>Sessions accepted whose handshake resumed (<see cref="DtlsSession.IsResumed"/>).</summary>
+    public int Resumed => Volatile.Read(ref _resumed);
 
     public static EchoServer Start(DtlsListener listener) => new(listener);
 
@@ -45,6 +49,11 @@ internal sealed class EchoServer : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _accepted);
+            if (session.IsResumed)
+            {
+                Interlocked.Increment(ref _resumed);
+            }
+
             _ = EchoAsync(session);
         }
     }

@@ -12,7 +12,7 @@ internal static class ListenerTestKit
 {
     public const string Host = "localhost";
 
-    private static readonly Lazy<X509Certificate2> LazyCertificate = new(CreateCertificate);
+    private static readonly Lazy<X509Certificate2> LazyCertificate = new(() => CreateCertificate());
 
     /// <summary>A self-signed ECDSA P-256 server certificate for localhost and 127.0.0.1, made once per run.</summary>
     public static X509Certificate2 Certificate => LazyCertificate.Value;
@@ -171,10 +171,11 @@ internal static class ListenerTestKit
         }
     }
 
-    private static X509Certificate2 CreateCertificate()
+    /// <summary>A self-signed ECDSA P-256 certificate named CN=<paramref name="commonName"/> with the SANs localhost and 127.0.0.1.</summary>
+    public static X509Certificate2 CreateCertificate(string commonName = Host)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={Host}", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName(Host);
         names.AddIpAddress(IPAddress.Loopback);

@@ -179,6 +179,15 @@ public sealed class ContextValidationTests : DtlsFixture
         AssertNamesSetting(() => new DtlsContext(new DtlsServerOptions()).Dispose(), nameof(DtlsServerOptions.Certificate), nameof(DtlsServerOptions.PskKeyLookup));
     }
 
+    [Test]
+    public void Server_with_both_PskKeyLookup_and_PskKeyLookupAsync_names_PskKeyLookupAsync()
+    {
+        AssertNamesSetting(
+            () => new DtlsContext(new DtlsServerOptions { PskKeyLookup = _ => Key, PskKeyLookupAsync = (_, _) => ValueTask.FromResult<ReadOnlyMemory<byte>?>(Key), MaximumProtocol = DtlsProtocolVersion.Dtls12 }).Dispose(),
+            nameof(DtlsServerOptions.PskKeyLookupAsync),
+            nameof(DtlsServerOptions.PskKeyLookup));
+    }
+
     [TestCase(nameof(DtlsOptions.PinnedCertificateSha256))]
     [TestCase(nameof(DtlsOptions.CaFile))]
     [TestCase(nameof(DtlsOptions.TrustedCertificates))]

@@ -73,19 +73,31 @@ public sealed class CallbackFailurePeerTests : CommandLinePeers
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task A_throwing_PskKeyLookup_fails_the_handshake_with_its_exception_inside_and_s_client_gets_unknown_psk_identity(CancellationToken cancellationToken)
+    public async Task A_throwing_PskKeyLookup_or_PskKeyLookupAsync_fails_the_handshake_with_its_exception_inside_and_s_client_gets_unknown_psk_identity([Values] bool asynchronous, CancellationToken cancellationToken)
     {
-        using var context = new DtlsContext(new DtlsServerOptions
-        {
-            PskKeyLookup = _ => throw new CallbackBroke(),
-            HandshakeTimeout = TimeSpan.FromSeconds(10),
-        });
+        using var context = new DtlsContext(asynchronous
+            ? new DtlsServerOptions
+            {
+                PskKeyLookupAsync = async (_, _) =>
+                {
+                    await Task.Yield();
+                    throw new CallbackBroke();
+                },
+                MaximumProtocol = DtlsProtocolVersion.Dtls12, // the asynchronous lookup is DTLS 1.2's
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+            }
+            : new DtlsServerOptions
+            {
+                PskKeyLookup = _ => throw new CallbackBroke(),
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+            });
         using Socket socket = LoopbackPair.Bound();
         Task<Exception?> accept = AcceptOneAsync(socket, context, cancellationToken);
         PeerProcess client = Start(OpenSsl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{((IPEndPoint)socket.LocalEndPoint!).Port}", "-psk_identity", "device-1", "-psk", Convert.ToHexString(Key));
 
         Exception? failure = await accept;
-        Assert.That(failure, Is.TypeOf<DtlsException>().And.Message.Contains("PskKeyLookup"));
+        // The message names the callback: "The PskKeyLookup callback threw" or "The PskKeyLookupAsync callback threw".
+        Assert.That(failure, Is.TypeOf<DtlsException>().And.Message.Contains(asynchronous ? "PskKeyLookupAsync" : "PskKeyLookup callback"));
         Assert.That(failure!.InnerException, Is.TypeOf<CallbackBroke>());
         await client.WaitUntilAsync(p => (p.StandardError + p.StandardOutput).Contains("unknown psk identity", StringComparison.Ordinal), Bound, "s_client reporting unknown_psk_identity");
     }

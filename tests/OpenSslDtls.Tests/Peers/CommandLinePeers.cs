@@ -154,7 +154,8 @@ public sealed class EchoListener : IAsyncDisposable
                 session.SrtpProfile is null ? null : session.GetSrtpKeys(),
                 session.ExportKeyingMaterial(ExportLabel, ExportLength),
                 session.ExportKeyingMaterialWithContext(ExportLabel, [], ExportLength),
-                session.IsResumed));
+                session.IsResumed,
+                session.TargetHostName));
             _ = EchoAsync(session);
         }
     }
@@ -191,4 +192,4 @@ public sealed class EchoListener : IAsyncDisposable
 /// <summary>What <see cref="EchoListener"/> saw of one session.</summary>
 /// <param name="NoContextExport"><see cref="EchoListener.ExportLength"/> bytes exported with <see cref="EchoListener.ExportLabel"/> and no context.</param>
 /// <param name="EmptyContextExport">The same with an empty context (RFC 5705: a different input).</param>
-public sealed record AcceptedSession(string? CipherSuite, byte[]? PskIdentity, DtlsSrtpKeys? SrtpKeys, byte[] NoContextExport, byte[] EmptyContextExport, bool IsResumed);
+public sealed record AcceptedSession(string? CipherSuite, byte[]? PskIdentity, DtlsSrtpKeys? SrtpKeys, byte[] NoContextExport, byte[] EmptyContextExport, bool IsResumed, string? TargetHostName);

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using OpenSsl.Dtls;
+
+namespace OpenSslDtls.PairBench;
+
+/// <summary>
+/// N concurrent peers, each one session (or plain UDP socket) echoing one datagram at a time
+/// through the server at --port: round trips per second over all peers and the latency of each
+/// round trip (p50/p99). The same client runs against every server, so that the servers compare.
+/// </summary>
+internal static class ManyPeers
+{
+    public static async Task RunAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var server = new IPEndPoint(IPAddress.Loopback, settings.Port);
+        using var context = new DtlsContext(new DtlsClientOptions { InsecureSkipCertificateValidation = true, AllowSessionResumption = false });
+        var peers = new Peer[settings.Peers];
+        using (var gate = new SemaphoreSlim(8))
+        {
+            await Task.WhenAll(Enumerable.Range(0, peers.Length).Select(async i =>
+            {
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    peers[i] = settings.Impl == "udp" ? Peer.Udp(server) : await Peer.DtlsAsync(server, context, cancellationToken);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+
+        byte[] payload = new byte[settings.Size];
+        Random.Shared.NextBytes(payload);
+        await Task.WhenAll(peers.Select(p => p.EchoAsync(payload, 20, long.MaxValue, cancellationToken)));
+
+        using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stalled.CancelAfter(TimeSpan.FromSeconds(settings.Seconds + 3)); // a lost datagram stalls its peer until here
+        long start = Stopwatch.GetTimestamp();
+        long end = start + (long)(settings.Seconds * Stopwatch.Frequency);
+        await Task.WhenAll(peers.Select(p => p.EchoAsync(payload, 1_000_000, end, stalled.Token)));
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+        long[] all = peers.SelectMany(p => p.Latencies.Take(p.Count)).Order().ToArray();
+        long ops = all.Length;
+        double Percentile(double q) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(q * all.Length))] * 1e6 / Stopwatch.Frequency;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT ops={ops} seconds={seconds:F3} per_second={ops / seconds:F1} p50_us={Percentile(0.50):F0} p99_us={Percentile(0.99):F0} stalled_peers={peers.Count(p => p.Stalled)}"));
+        foreach (Peer peer in peers)
+        {
+            await peer.DisposeAsync();
+        }
+    }
+
+    private sealed class Peer : IAsyncDisposable
+    {
+        private DtlsSession? _session;
+        private Socket? _socket;
+
+        public long[] Latencies { get; } = new long[200_000];
+
+        public int Count { get; private set; }
+
+        public bool Stalled { get; private set; }
+
+        public static Peer Udp(IPEndPoint server)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Connect(server);
+            return new Peer { _socket = socket };
+        }
+
+        public static async Task<Peer> DtlsAsync(IPEndPoint server, DtlsContext context, CancellationToken cancellationToken) =>
+            new Peer { _session = await DtlsClient.ConnectAsync(server, context, cancellationToken) };
+
+        public async Task EchoAsync(byte[] payload, int count, long until, CancellationToken cancellationToken)
+        {
+            byte[] buffer = new byte[payload.Length + 64];
+            Count = 0;
+            for (int i = 0; i < count && Stopwatch.GetTimestamp() < until; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                try
+                {
+                    if (_session is not null)
+                    {
+                        await _session.SendAsync(payload, cancellationToken);
+                        await _session.ReceiveAsync(buffer, cancellationToken);
+                    }
+                    else
+                    {
+                        await _socket!.SendAsync(payload, SocketFlags.None, cancellationToken);
+                        await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    Stalled = true;
+                    return;
+                }
+
+                if (Count < Latencies.Length)
+                {
+                    Latencies[Count++] = Stopwatch.GetTimestamp() - t0;
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_session is not null)
+            {
+                await _session.DisposeAsync();
+            }
+
+            _socket?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// dtls-pair-bench: the managed side of benchmarks/run.sh, the twin of native/build/dtls-bench.
+// One process, a server and a client over two connected loopback UDP sockets, printing the same
+// "RESULT name=value ..." line, so that one script compares OpenSslDtls, BouncyCastle and native C
+// in the same shapes. Many peers: a client process against an external server (--port).
+//
+//   dtls-pair-bench --impl ours|bc --mode hs|resume|echo|bulk|cold --cert F --key F [--size B] [--seconds S]
+//   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S]
+using System.Diagnostics;
+using System.Globalization;
+using OpenSslDtls.PairBench;
+
+long startTimestamp = Stopwatch.GetTimestamp();
+var settings = new BenchSettings();
+for (int i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+    switch (args[i])
+    {
+        case "--impl": settings.Impl = Next(); break;
+        case "--mode": settings.Mode = Next(); break;
+        case "--cert": settings.CertFile = Next(); break;
+        case "--key": settings.KeyFile = Next(); break;
+        case "--size": settings.Size = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--seconds": settings.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--port": settings.Port = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--peers": settings.Peers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        default:
+            Console.Error.WriteLine($"error: unknown argument '{args[i]}'");
+            return 2;
+    }
+}
+
+using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+switch (settings.Mode)
+{
+    case "many":
+        await ManyPeers.RunAsync(settings, deadline.Token);
+        return 0;
+}
+
+PairImpl impl = settings.Impl switch
+{
+    "ours" or "ours-listener" => new OursPair(settings),
+    "bc" => new BouncyCastlePair(settings),
+    _ => throw new ArgumentException($"unknown --impl {settings.Impl}"),
+};
+using AllocationSampler? sampler = Environment.GetEnvironmentVariable("DTLS_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
+Measure.Sampler = sampler;
+await using (impl)
+{
+    Console.WriteLine(await Measure.RunAsync(impl, settings, startTimestamp, deadline.Token));
+}
+
+sampler?.Report();
+
+return 0;

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The benchmark of issue 13: plain UDP (the floor), native C, OpenSslDtls and BouncyCastle in the
+# same shapes, INTERLEAVED: every round runs every implementation on one measure before the next
+# round, so that the machine's bursts hit all of them alike; the report gives the median, min-max
+# and the median of the per-round ratios (paired), for each measure.
+#
+#   bash benchmarks/run.sh                       # 5 rounds, about 8 minutes on 2 cores
+#   ROUNDS=1 WINDOW=0.3 IDLE=500 bash benchmarks/run.sh     # a quick check while developing
+#   WRITE_DOC=1 bash benchmarks/run.sh           # also rewrites the table in docs/benchmarks.md
+#
+# ROUNDS (default 5), WINDOW (seconds timed per run, default 1), IDLE (idle sessions held for the
+# memory measure, default 10000), PEERS (many-peers sizes, default "100 1000").
+# Shapes: one process per implementation and measure; pair measures run a server and a client over
+# two connected loopback sockets in that process (native/bench.c, benchmarks/PairBench); many-peers
+# runs one client process (OpenSslDtls sessions, or plain sockets for UDP) against a server process
+# (native/server.c: one thread and one connected socket per client; samples/EchoServer: one
+# DtlsListener; native/bench.c --mode udp-server). Every process is bounded by `timeout` and
+# stopped by PID.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROUNDS="${ROUNDS:-5}" WINDOW="${WINDOW:-1}" IDLE="${IDLE:-10000}" PEERS="${PEERS:-100 1000}"
+command_line="ROUNDS=$ROUNDS WINDOW=$WINDOW IDLE=$IDLE PEERS=\"$PEERS\" bash benchmarks/run.sh"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+began=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "building native/, benchmarks/PairBench, benchmarks/LoadTool, samples/EchoServer (Release)" >&2
+bash "$root/native/build.sh" >/dev/null
+for project in benchmarks/PairBench benchmarks/LoadTool samples/EchoServer; do
+  dotnet build "$root/$project" -c Release -nologo -v q -clp:ErrorsOnly >&2
+done
+# ReadyToRun (precompiled) build of the same program: what a user who publishes with
+# PublishReadyToRun gets at cold start.
+dotnet publish "$root/benchmarks/PairBench" -c Release -r linux-x64 --self-contained false -p:PUBLISH_R2R=1 \
+  -o "$work/r2r" -nologo -v q -clp:ErrorsOnly >&2
+native="$root/native/build/dtls-bench"
+c_server="$root/native/build/dtls-echo-server"
+pair=(dotnet "$root/benchmarks/PairBench/bin/Release/net10.0/dtls-pair-bench.dll")
+pair_r2r=(dotnet "$work/r2r/dtls-pair-bench.dll")
+load=(dotnet "$root/benchmarks/LoadTool/bin/Release/net10.0/dtls-load.dll")
+echo_server=(dotnet "$root/samples/EchoServer/bin/Release/net10.0/EchoServer.dll")
+
+# The same certificates for everyone: ECDSA P-256 and RSA-2048, self-signed, SAN localhost.
+for kind in ec rsa; do
+  if [[ $kind == ec ]]; then alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-256); else alg=(-newkey rsa:2048); fi
+  openssl req -x509 "${alg[@]}" -nodes -keyout "$work/$kind.key" -out "$work/$kind.pem" -days 2 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+done
+
+results="$work/results.txt" # lines: measure round impl RESULT name=value ...
+: >"$results"
+
+# record MEASURE ROUND IMPL CMD...: runs CMD (bounded), appends its RESULT line.
+record() {
+  local measure=$1 round=$2 impl=$3; shift 3
+  local out
+  if ! out=$(timeout 120 "$@" 2>"$work/err"); then
+    echo "error: $measure/$impl round $round failed: $(tail -5 "$work/err")" >&2
+    return 0
+  fi
+  local line
+  line=$(grep '^RESULT' <<<"$out" | tail -1)
+  echo "$measure $round $impl $line" >>"$results"
+}
+
+# cold MEASURE ROUND IMPL CMD...: as record, adds process_ms (from before exec to the handshake's end).
+cold() {
+  local measure=$1 round=$2 impl=$3; shift 3
+  local t0 out
+  t0=$(date +%s%N)
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { echo "error: cold $impl: $(tail -3 "$work/err")" >&2; return 0; }
+  local done_ns=${out##*done_epoch_ns=}
+  echo "$measure $round $impl $out process_ms=$(( (done_ns - t0) / 1000000 ))" >>"$results"
+}
+
+ec=(--cert "$work/ec.pem" --key "$work/ec.key")
+rsa=(--cert "$work/rsa.pem" --key "$work/rsa.key")
+pair_measure() { # MEASURE ROUND MODE CERTS... -- EXTRA...: native, ours, (ours via listener,) BouncyCastle
+  local measure=$1 round=$2 mode=$3; shift 3
+  record "$measure" "$round" native "$native" --mode "$mode" --seconds "$WINDOW" "$@"
+  record "$measure" "$round" ours "${pair[@]}" --impl ours --mode "$mode" --seconds "$WINDOW" "$@"
+  if [[ $mode == echo ]]; then
+    record "$measure" "$round" ours-listener "${pair[@]}" --impl ours-listener --mode "$mode" --seconds "$WINDOW" "$@"
+  fi
+  record "$measure" "$round" bc "${pair[@]}" --impl bc --mode "$mode" --seconds "$WINDOW" "$@"
+}
+
+progress() { echo "[$(( $(date +%s) - began )) s] $*" >&2; }
+
+for measure in hs-ecdsa hs-rsa resume-ecdsa echo-64 echo-1200 bulk-1200 cold-ecdsa; do
+  for round in $(seq 1 "$ROUNDS"); do
+    progress "$measure round $round"
+    case $measure in
+      hs-ecdsa) pair_measure "$measure" "$round" hs "${ec[@]}" ;;
+      hs-rsa) pair_measure "$measure" "$round" hs "${rsa[@]}" ;;
+      resume-ecdsa) pair_measure "$measure" "$round" resume "${ec[@]}" ;;
+      echo-*|bulk-*)
+        mode=${measure%-*} size=${measure#*-}
+        record "$measure" "$round" udp "$native" --mode "$mode" --udp --size "$size" --seconds "$WINDOW"
+        pair_measure "$measure" "$round" "$mode" "${ec[@]}" --size "$size" ;;
+      cold-ecdsa)
+        cold "$measure" "$round" native "$native" --mode cold "${ec[@]}"
+        cold "$measure" "$round" ours "${pair[@]}" --impl ours --mode cold "${ec[@]}"
+        cold "$measure" "$round" ours-r2r "${pair_r2r[@]}" --impl ours --mode cold "${ec[@]}"
+        cold "$measure" "$round" bc "${pair[@]}" --impl bc --mode cold "${ec[@]}" ;;
+    esac
+  done
+done
+
+# start NAME CMD...: a server on a free port; sets $port and $pid.
+start() {
+  local name=$1; shift
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pid=$!; pids+=("$pid")
+  for _ in $(seq 1 300); do
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/$name.out")
+    [[ -n "$port" ]] && return 0
+    sleep 0.1
+  done
+  echo "error: $name did not start: $(cat "$work/$name.err")" >&2; exit 1
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# Many peers: one server process per implementation for the whole section; every client run
+# handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat.
+start udp-server "$native" --mode udp-server; udp_port=$port; udp_pid=$pid
+start c-server "$c_server" --port 0 --quiet --max-sessions 2000; c_port=$port; c_pid=$pid
+start cs-server "${echo_server[@]}" --port 0; cs_port=$port; cs_pid=$pid
+many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
+  local before after
+  before=$(cpu_ticks "$4")
+  record "$1" "$2" "$3" "${pair[@]}" --impl "$5" --mode many --port "$6" --peers "$7" --size 64 --seconds "$WINDOW"
+  after=$(cpu_ticks "$4")
+  local ops
+  ops=$(awk -v m="$1" -v r="$2" -v i="$3" '$1 == m && $2 == r && $3 == i { for (k = 5; k <= NF; k++) if ($k ~ /^ops=/) { sub("ops=", "", $k); print $k } }' "$results")
+  [[ -n "$ops" && "$ops" -gt 0 ]] && sed -i "\$s/\$/ server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / ops ))/" "$results"
+  return 0
+}
+for peers in $PEERS; do
+  for round in $(seq 1 "$ROUNDS"); do
+    progress "many-$peers round $round"
+    many "many-$peers" "$round" udp "$udp_pid" udp "$udp_port" "$peers"
+    many "many-$peers" "$round" native "$c_pid" ours "$c_port" "$peers"
+    many "many-$peers" "$round" ours "$cs_pid" ours "$cs_port" "$peers"
+  done
+done
+stop "$cs_pid"; stop "$udp_pid"
+
+# Memory per idle session at $IDLE sessions (once: it varies little between rounds).
+progress "idle memory at $IDLE sessions"
+stop "$c_pid"
+start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 100 )); c_port=$port; c_pid=$pid
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+before=$(rss_kb "$c_pid")
+fifo="$work/hold.in"; mkfifo "$fifo"
+timeout 600 "${load[@]}" --port "$c_port" --hold "$IDLE" <"$fifo" >"$work/hold.out" &
+holder=$!; pids+=("$holder")
+exec 3>"$fifo"
+for _ in $(seq 1 3000); do grep -q '^holding' "$work/hold.out" && break; sleep 0.1; done
+after=$(rss_kb "$c_pid")
+exec 3>&-
+wait "$holder" || true
+echo "idle 1 native RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE ))" >>"$results"
+line=$(MALLOC_ARENA_MAX=1 timeout 600 "${load[@]}" --port "$c_port" --listener-memory "$IDLE" | grep '^idle_sessions')
+managed=$(sed -n 's/.*managed_bytes_per_session \(-*[0-9]*\).*/\1/p' <<<"$line")
+native_b=$(sed -n 's/.* native_bytes_per_session \(-*[0-9]*\).*/\1/p' <<<"$line")
+p99=$(sed -n 's/.*fresh_handshake_p99_ms \([0-9.]*\).*/\1/p' <<<"$line")
+echo "idle 1 ours RESULT managed_bytes_per_session=$managed native_bytes_per_session=$native_b fresh_handshake_p99_ms=$p99" >>"$results"
+stop "$c_pid"
+
+elapsed=$(( $(date +%s) - began ))
+progress "done"
+mkdir -p "$root/artifacts/bench"
+cp "$results" "$root/artifacts/bench/results.txt"
+machine="$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(openssl version), .NET $(dotnet --version), $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$root/benchmarks/report.py" "$results" --machine "$machine" --command "$command_line" --elapsed "$elapsed" \
+  ${WRITE_DOC:+--doc "$root/docs/benchmarks.md"}
