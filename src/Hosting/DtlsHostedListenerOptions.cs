@@ -46,7 +46,8 @@ public sealed class DtlsHostedListenerOptions
     /// <summary>
     /// Pre-shared keys by identity (the identity is sent as its UTF-8 bytes; the key is hex, 1 to
     /// <see cref="DtlsPskLimits.MaxKeyBytes"/> bytes). With <see cref="PskKeysFile"/>, or alone, it makes
-    /// the server's <see cref="DtlsServerOptions.PskKeyLookup"/> (which must then not be set in code).
+    /// the server's <see cref="DtlsServerOptions.PskKeyLookup"/> (which, like <see cref="DtlsServerOptions.PskKeyLookupAsync"/>,
+    /// must then not be set in code).
     /// Identities are compared byte for byte; configuration keys are case-insensitive, so two identities
     /// that differ only in case need <see cref="PskKeysFile"/>.
     /// </summary>

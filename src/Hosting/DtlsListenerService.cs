@@ -202,9 +202,9 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
         DtlsServerOptions server = options.Server ?? throw HostingErrors.Invalid(nameof(options.Server), $"{nameof(options.Server)} is required.");
         DtlsListenerOptions listenerOptions = options.Listener ?? throw HostingErrors.Invalid(nameof(options.Listener), $"{nameof(options.Listener)} is required.");
         PskKeyStore keys = PskKeyStore.Load(options);
-        if (keys.Count > 0 && server.PskKeyLookup is not null)
+        if (keys.Count > 0 && (server.PskKeyLookup is not null || server.PskKeyLookupAsync is not null))
         {
-            throw HostingErrors.Invalid(nameof(options.PskKeys), $"{nameof(options.PskKeys)}: keys are configured ({nameof(options.PskKeys)}/{nameof(options.PskKeysFile)}) and {nameof(DtlsServerOptions.PskKeyLookup)} is set in code; use one.");
+            throw HostingErrors.Invalid(nameof(options.PskKeys), $"{nameof(options.PskKeys)}: keys are configured ({nameof(options.PskKeys)}/{nameof(options.PskKeysFile)}) and {nameof(DtlsServerOptions.PskKeyLookup)} or {nameof(DtlsServerOptions.PskKeyLookupAsync)} is set in code; use one.");
         }
 
         var listeners = new List<DtlsListener>();
