@@ -67,4 +67,34 @@ public class ReceiveLoopTests
         Assert.That(loopsSeen.Values.Select(v => v.Distinct().Count()), Is.All.EqualTo(1), $"each peer stayed on one loop\n{seen}");
         Assert.That(loopsSeen.Values.Select(v => v.First()).Distinct().Count(), Is.GreaterThan(1), $"the peers were spread over the loops\n{seen}");
     }
+
+    /// <summary>
+    /// SO_REUSEPORT must not let a second listener (a second instance on the same port) silently take a
+    /// share of the first one's peers: whatever either side's <see cref="DtlsListenerOptions.ReceiveLoops"/>,
+    /// the second bind fails with AddressAlreadyInUse, as it does with one socket; and an unrelated process's
+    /// SO_REUSEPORT socket on the port is refused the same way.
+    /// </summary>
+    [Test]
+    [Platform(Include = "Linux", Reason = "SO_REUSEPORT sockets per loop exist on Linux only")]
+    public async Task A_second_listener_on_a_port_in_use_fails_whatever_the_receive_loops([Values(1, 2, 4)] int firstLoops, [Values(1, 2, 4)] int secondLoops)
+    {
+        DtlsListenerOptions template = Options();
+        await using DtlsListener first = DtlsListener.Listen(new DtlsListenerOptions { LocalEndPoint = template.LocalEndPoint, ServerOptions = template.ServerOptions, ReceiveLoops = firstLoops });
+        var second = new DtlsListenerOptions { LocalEndPoint = first.LocalEndPoint, ServerOptions = template.ServerOptions, ReceiveLoops = secondLoops };
+        SocketException? refused = Assert.Throws<SocketException>(() => DtlsListener.Listen(second).DisposeAsync().AsTask().GetAwaiter().GetResult());
+        Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.AddressAlreadyInUse));
+    }
+
+    [Test]
+    [Platform(Include = "Linux", Reason = "SO_REUSEPORT sockets per loop exist on Linux only")]
+    public void A_port_held_by_another_reuseport_socket_is_refused()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        holder.SetRawSocketOption(1, 15, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEPORT
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        DtlsListenerOptions template = Options();
+        var options = new DtlsListenerOptions { LocalEndPoint = holder.LocalEndPoint!, ServerOptions = template.ServerOptions, ReceiveLoops = 2 };
+        SocketException? refused = Assert.Throws<SocketException>(() => DtlsListener.Listen(options).DisposeAsync().AsTask().GetAwaiter().GetResult());
+        Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.AddressAlreadyInUse));
+    }
 }

@@ -22,34 +22,31 @@ internal static class ListenerSockets
     /// address with <c>SO_REUSEPORT</c>: the kernel hashes each datagram's 4-tuple to one of them, so
     /// a peer always reaches the same socket (and the same loop), and the loops share no socket.
     /// </summary>
+    /// <remarks>
+    /// <c>SO_REUSEPORT</c> would also let a second process of the same user bind the same port and
+    /// take a share of the peers (a restarted instance started before the old one stopped, a
+    /// misconfigured port): Linux spreads datagrams over every socket of the group, whoever owns it.
+    /// So before joining a group at a given port, a plain socket is bound there first: it fails with
+    /// <see cref="SocketError.AddressAlreadyInUse"/> if anything holds the port, as a single socket would.
+    /// </remarks>
+    /// <exception cref="SocketException">The address cannot be bound, for example <see cref="SocketError.AddressAlreadyInUse"/>.</exception>
     public static Socket[] Open(IPEndPoint endpoint, int loops)
     {
         int count = loops > 1 && OperatingSystem.IsLinux() ? loops : 1;
+        if (count > 1 && endpoint.Port != 0)
+        {
+            using Socket probe = NewSocket(endpoint, reusePort: false);
+            probe.Bind(endpoint);
+        }
+
         var sockets = new List<Socket>(count);
         try
         {
             IPEndPoint bindTo = endpoint;
             for (int i = 0; i < count; i++)
             {
-                var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                Socket socket = NewSocket(endpoint, reusePort: count > 1);
                 sockets.Add(socket);
-                if (endpoint.Address.Equals(IPAddress.IPv6Any))
-                {
-                    socket.DualMode = true;
-                }
-
-                if (OperatingSystem.IsWindows())
-                {
-                    // Otherwise an ICMP port-unreachable for a datagram sent to a vanished peer fails the
-                    // next ReceiveFrom with ConnectionReset, for every peer of the socket.
-                    socket.IOControl(SIO_UDP_CONNRESET, new byte[4], null);
-                }
-
-                if (count > 1)
-                {
-                    socket.SetRawSocketOption(SOL_SOCKET, SO_REUSEPORT, BitConverter.GetBytes(1));
-                }
-
                 TrySetBuffers(socket);
                 socket.Bind(bindTo);
                 if (i == 0)
@@ -68,6 +65,37 @@ internal static class ListenerSockets
                 socket.Dispose();
             }
 
+            throw;
+        }
+    }
+
+    private static Socket NewSocket(IPEndPoint endpoint, bool reusePort)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (endpoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            if (OperatingSystem.IsWindows())
+            {
+                // Otherwise an ICMP port-unreachable for a datagram sent to a vanished peer fails the
+                // next ReceiveFrom with ConnectionReset, for every peer of the socket.
+                socket.IOControl(SIO_UDP_CONNRESET, new byte[4], null);
+            }
+
+            if (reusePort)
+            {
+                socket.SetRawSocketOption(SOL_SOCKET, SO_REUSEPORT, BitConverter.GetBytes(1));
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
             throw;
         }
     }
