@@ -113,9 +113,10 @@ public sealed partial class DtlsSecretFileWatcher
                             }
                         }
                     }
-                    catch (ArgumentException e)
+                    catch (Exception e) when (e is ArgumentException or (InvalidOperationException and not ObjectDisposedException))
                     {
-                        // Two ticket keys sharing a name, say: the library names the problem. It is checked
+                        // Two ticket keys sharing a name, or ticket keys for a listener created without any
+                        // (OpenSSL's random keys cannot be replaced): the library names the problem. It is checked
                         // before anything changes, so the first listener refuses and none was updated.
                         Skipped(file, $"{file.Option} '{file.Path}': {e.Message}");
                         continue;
