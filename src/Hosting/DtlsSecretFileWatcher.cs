@@ -38,9 +38,6 @@ public sealed partial class DtlsSecretFileWatcher
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>The files watched, in the order they were added.</summary>
-    public int Count => _files.Count;
-
     /// <summary>Reads <paramref name="file"/> now (see <see cref="DtlsSecretFile.Read"/>), logs it as loaded and watches it.</summary>
     /// <param name="file">The file.</param>
     /// <returns>The secret to give the listener at creation.</returns>
