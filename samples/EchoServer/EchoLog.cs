@@ -21,15 +21,6 @@ internal static partial class EchoLog
     [LoggerMessage(6, LogLevel.Information, "stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(7, LogLevel.Information, "{Option} '{Path}' loaded: {Description}")]
-    public static partial void SecretFileLoaded(ILogger logger, string option, string path, string description);
-
-    [LoggerMessage(8, LogLevel.Information, "{Option} '{Path}' reloaded: {Description}; the previous one keeps working until the next change")]
-    public static partial void SecretFileReloaded(ILogger logger, string option, string path, string description);
-
-    [LoggerMessage(9, LogLevel.Warning, "secret file change ignored, the previous secret stays in force: {Problem}")]
-    public static partial void SecretFileSkipped(ILogger logger, string problem);
-
     [LoggerMessage(10, LogLevel.Information, "statistics cookies_sent {CookiesSent} cookies_verified {CookiesVerified} cookies_rejected {CookiesRejected} handshakes_completed {HandshakesCompleted} handshakes_failed {HandshakesFailed}")]
     public static partial void Statistics(ILogger logger, long cookiesSent, long cookiesVerified, long cookiesRejected, long handshakesCompleted, long handshakesFailed);
 }

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using OpenSsl.Dtls;
+using OpenSsl.Dtls.Hosting;
 
 namespace OpenSslDtls.Samples.EchoServer;
 
@@ -39,9 +40,10 @@ internal static class EchoServerHost
         ILogger log = loggers.CreateLogger("EchoServer");
 
         // The fleet's shared secrets (docs/deployment.md): refused at start when unreadable, malformed or open to others.
-        var secrets = new SecretFileWatcher(log);
-        byte[]? cookieSecret = ReadSecret(settings.CookieSecretFile, "--cookie-secret-file", SecretFileKind.CookieSecret, secrets, log, out string? secretError);
-        byte[]? ticketKeys = secretError is null ? ReadSecret(settings.TicketKeysFile, "--ticket-keys-file", SecretFileKind.TicketKeys, secrets, log, out secretError) : null;
+        // The format, the checks and the rotation are the hosting package's (DtlsSecretFile), so both take the same files.
+        var secrets = new DtlsSecretFileWatcher(log);
+        byte[]? cookieSecret = ReadSecret(settings.CookieSecretFile, "--cookie-secret-file", DtlsSecretKind.CookieSecret, secrets, out string? secretError);
+        byte[]? ticketKeys = secretError is null ? ReadSecret(settings.TicketKeysFile, "--ticket-keys-file", DtlsSecretKind.SessionTicketKeys, secrets, out secretError) : null;
         if (secretError is not null)
         {
             return SampleArguments.Fail(SampleArguments.Usage, secretError);
@@ -93,7 +95,7 @@ internal static class EchoServerHost
         }
     }
 
-    private static byte[]? ReadSecret(string? path, string option, SecretFileKind kind, SecretFileWatcher watcher, ILogger log, out string? error)
+    private static byte[]? ReadSecret(string? path, string option, DtlsSecretKind kind, DtlsSecretFileWatcher watcher, out string? error)
     {
         error = null;
         if (path is null)
@@ -101,23 +103,22 @@ internal static class EchoServerHost
             return null;
         }
 
-        var file = new SecretFile(option, path, kind);
-        byte[]? secret = file.TryRead(out error);
-        if (secret is not null)
+        var file = new DtlsSecretFile(option, path, kind);
+        if (!file.TryRead(out byte[]? secret, out error))
         {
-            watcher.Add(file, secret);
-            EchoLog.SecretFileLoaded(log, option, path, file.Describe(secret));
+            return null;
         }
 
+        watcher.Watch(file, secret);
         return secret;
     }
 
-    private static async Task ServeAsync(DtlsListener listener, DtlsServerOptions options, SecretFileWatcher secrets, ILogger log, CancellationToken stopping)
+    private static async Task ServeAsync(DtlsListener listener, DtlsServerOptions options, DtlsSecretFileWatcher secrets, ILogger log, CancellationToken stopping)
     {
         var sessions = new ConcurrentDictionary<DtlsSession, Task>();
         await using (listener.ConfigureAwait(false))
         {
-            Task reloading = secrets.RunAsync(listener, stopping);
+            Task reloading = secrets.RunAsync([listener], stopping);
             // The one line scripts and tests wait for (the port is the text after the last ':').
             Console.Out.WriteLine($"listening on {listener.LocalEndPoint.Address}:{listener.LocalEndPoint.Port}");
             Console.Out.Flush();

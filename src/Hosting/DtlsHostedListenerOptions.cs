@@ -9,7 +9,9 @@ namespace OpenSsl.Dtls.Hosting;
 ///   "Server": { "CertificateChainFile": "server.crt", "PrivateKeyFile": "server.key", "CaFile": "ca.crt" },
 ///   "Listener": { "MaxSessions": 10000, "IdleTimeout": "00:05:00" },
 ///   "PskKeys": { "device-1": "00112233445566778899aabbccddeeff" },
-///   "PskKeysFile": "psk.txt"
+///   "PskKeysFile": "psk.txt",
+///   "CookieSecretFile": "/run/secrets/dtls-cookie",
+///   "TicketKeysFile": "/run/secrets/dtls-tickets"
 /// }
 /// </code>
 /// binds to it through <see cref="DtlsHostingServiceCollectionExtensions.AddDtlsListener(Microsoft.Extensions.DependencyInjection.IServiceCollection, Microsoft.Extensions.Configuration.IConfiguration)"/>.
@@ -17,10 +19,8 @@ namespace OpenSsl.Dtls.Hosting;
 /// its own copy (docs/architecture.md, options are snapshotted), so changing them later has no effect.
 /// </summary>
 /// <remarks>
-/// Fleet secrets are not here yet: the names <c>CookieSecretFile</c> and <c>TicketKeysFile</c> are kept
-/// for the shared cookie secret and session-ticket key files (the EchoServer sample's
-/// <c>--cookie-secret-file</c>/<c>--ticket-keys-file</c>); until then set
-/// <see cref="DtlsListenerOptions.CookieSecret"/> and <see cref="DtlsServerOptions.SessionTicketKeys"/> in code.
+/// A fleet shares its secrets through <see cref="CookieSecretFile"/> and <see cref="TicketKeysFile"/>
+/// (docs/deployment.md); those files are read again while the service runs, so they rotate without a restart.
 /// </remarks>
 public sealed class DtlsHostedListenerOptions
 {
@@ -59,4 +59,26 @@ public sealed class DtlsHostedListenerOptions
     /// <c>--psk</c> option. Read once, when the service starts.
     /// </summary>
     public string? PskKeysFile { get; set; }
+
+    /// <summary>
+    /// A file holding the HelloVerifyRequest cookie secret the instances of a fleet share, so that any instance
+    /// verifies a cookie another issued (docs/deployment.md). Format and checks: <see cref="DtlsSecretFile"/>
+    /// (32 or more bytes, raw or as lines of hex/base64; mode 600, a file group or others can access is refused).
+    /// Read when the service starts (a bad file fails the start with an <see cref="ArgumentException"/> naming
+    /// this option, the file and the problem), then every second: a changed content becomes the secret and the
+    /// previous one keeps verifying until the next change (<see cref="DtlsListener.UpdateCookieSecret"/>). Null
+    /// (the default): a random secret per listener. Not together with <see cref="DtlsListenerOptions.CookieSecret"/>.
+    /// </summary>
+    public string? CookieSecretFile { get; set; }
+
+    /// <summary>
+    /// A file holding the session-ticket keys the instances of a fleet share, so that a ticket one issued resumes
+    /// on another (docs/deployment.md). Format and checks: <see cref="DtlsSecretFile"/> (one or more 80-byte keys,
+    /// newest first; mode 600). Read when the service starts (a bad file fails the start naming this option, the
+    /// file and the problem), then every second: a changed content becomes the keys, tickets are issued under its
+    /// first key, and the keys it replaced keep decrypting until the next change
+    /// (<see cref="DtlsListener.UpdateSessionTicketKeys"/>). Null (the default): OpenSSL's random keys. Not together
+    /// with <see cref="DtlsServerOptions.SessionTicketKeys"/>, nor with <see cref="DtlsServerOptions.EnableSessionTickets"/> false.
+    /// </summary>
+    public string? TicketKeysFile { get; set; }
 }

@@ -35,6 +35,9 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DtlsListener[] _listeners = [];
     private Task[] _acceptLoops = [];
+    private readonly CancellationTokenSource _stopRotation = new();
+    private DtlsSecretFileWatcher? _secrets;
+    private Task _rotation = Task.CompletedTask;
     private IDtlsSessionHandler? _handler;
     private DtlsListenerState _state;
     private int _active;
@@ -86,7 +89,7 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
     /// <summary>
     /// Reads the options, binds every endpoint and starts serving. Called by the host.
     /// </summary>
-    /// <exception cref="ArgumentException">An option is invalid; the message and <see cref="ArgumentException.ParamName"/> name it (for example <c>PrivateKeyFile</c>, <c>Endpoints</c>, <c>PskKeys</c>).</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message and <see cref="ArgumentException.ParamName"/> name it (for example <c>PrivateKeyFile</c>, <c>Endpoints</c>, <c>PskKeys</c>, or <c>CookieSecretFile</c> with the file and its problem, such as mode 0644).</exception>
     /// <exception cref="InvalidOperationException">No <see cref="IDtlsSessionHandler"/> is registered for this listener, or the service was already started.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">An endpoint could not be bound.</exception>
     public Task StartAsync(CancellationToken cancellationToken)
@@ -122,6 +125,7 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
         }
 
         _acceptLoops = [.. _listeners.Select(AcceptLoopAsync)];
+        _rotation = _secrets!.RunAsync(_listeners, _stopRotation.Token);
         foreach (DtlsListener listener in _listeners)
         {
             Log.Listening(_logger, Name, listener.LocalEndPoint);
@@ -188,6 +192,7 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
     {
         await DisposeListenersAsync().ConfigureAwait(false);
         _abort.Dispose();
+        _stopRotation.Dispose();
     }
 
     private IDtlsSessionHandler ResolveHandler() =>
@@ -207,6 +212,9 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
             throw HostingErrors.Invalid(nameof(options.PskKeys), $"{nameof(options.PskKeys)}: keys are configured ({nameof(options.PskKeys)}/{nameof(options.PskKeysFile)}) and {nameof(DtlsServerOptions.PskKeyLookup)} or {nameof(DtlsServerOptions.PskKeyLookupAsync)} is set in code; use one.");
         }
 
+        TimeProvider clock = listenerOptions.TimeProvider ?? _timeProvider ?? TimeProvider.System;
+        DtlsSecretFileWatcher secrets = LoadSecretFiles(options, server, listenerOptions, clock, out byte[]? cookieSecret, out byte[]? ticketKeys);
+
         var listeners = new List<DtlsListener>();
         bool ok = false;
         // Listen copies what it uses (docs/architecture.md, options are snapshotted), so the bound options
@@ -216,6 +224,8 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
         ILoggerFactory? previousLoggers = listenerOptions.LoggerFactory;
         IMeterFactory? previousMeters = listenerOptions.MeterFactory;
         TimeProvider? previousTime = listenerOptions.TimeProvider;
+        ReadOnlyMemory<byte> previousCookieSecret = listenerOptions.CookieSecret;
+        ReadOnlyMemory<byte> previousTicketKeys = server.SessionTicketKeys;
         try
         {
             if (keys.Count > 0)
@@ -224,6 +234,8 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
             }
 
             listenerOptions.ServerOptions = server;
+            listenerOptions.CookieSecret = cookieSecret ?? previousCookieSecret;
+            server.SessionTicketKeys = ticketKeys ?? previousTicketKeys;
             // The host's logging, metrics (the OpenSsl.Dtls meter through its IMeterFactory) and clock, unless set in code.
             listenerOptions.LoggerFactory ??= _loggerFactory;
             listenerOptions.MeterFactory ??= _meterFactory;
@@ -235,6 +247,7 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
             }
 
             Volatile.Write(ref _maxSessions, listenerOptions.MaxSessions);
+            _secrets = secrets;
             ok = true;
             return [.. listeners];
         }
@@ -245,6 +258,8 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
             listenerOptions.LoggerFactory = previousLoggers;
             listenerOptions.MeterFactory = previousMeters;
             listenerOptions.TimeProvider = previousTime;
+            listenerOptions.CookieSecret = previousCookieSecret;
+            server.SessionTicketKeys = previousTicketKeys;
             if (keys.Count > 0)
             {
                 server.PskKeyLookup = null;
@@ -258,6 +273,41 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Reads <see cref="DtlsHostedListenerOptions.CookieSecretFile"/> and <see cref="DtlsHostedListenerOptions.TicketKeysFile"/>
+    /// (one format and one check for the hosting package and the samples: <see cref="DtlsSecretFile"/>) and
+    /// returns the watcher that rotates them while the service runs.
+    /// </summary>
+    private DtlsSecretFileWatcher LoadSecretFiles(DtlsHostedListenerOptions options, DtlsServerOptions server, DtlsListenerOptions listenerOptions, TimeProvider clock, out byte[]? cookieSecret, out byte[]? ticketKeys)
+    {
+        var secrets = new DtlsSecretFileWatcher(_logger, clock);
+        cookieSecret = null;
+        ticketKeys = null;
+        if (!string.IsNullOrWhiteSpace(options.CookieSecretFile))
+        {
+            if (!listenerOptions.CookieSecret.IsEmpty)
+            {
+                throw HostingErrors.Invalid(nameof(options.CookieSecretFile), $"{nameof(options.CookieSecretFile)} is configured and {nameof(options.Listener)}:{nameof(DtlsListenerOptions.CookieSecret)} is set too; use one.");
+            }
+
+            cookieSecret = secrets.Load(new DtlsSecretFile(nameof(options.CookieSecretFile), options.CookieSecretFile, DtlsSecretKind.CookieSecret));
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.TicketKeysFile))
+        {
+            if (!server.SessionTicketKeys.IsEmpty || !server.EnableSessionTickets)
+            {
+                throw HostingErrors.Invalid(nameof(options.TicketKeysFile), server.EnableSessionTickets
+                    ? $"{nameof(options.TicketKeysFile)} is configured and {nameof(options.Server)}:{nameof(DtlsServerOptions.SessionTicketKeys)} is set too; use one."
+                    : $"{nameof(options.TicketKeysFile)} needs session tickets, and {nameof(options.Server)}:{nameof(DtlsServerOptions.EnableSessionTickets)} is false.");
+            }
+
+            ticketKeys = secrets.Load(new DtlsSecretFile(nameof(options.TicketKeysFile), options.TicketKeysFile, DtlsSecretKind.SessionTicketKeys));
+        }
+
+        return secrets;
     }
 
     private async Task AcceptLoopAsync(DtlsListener listener)
@@ -335,6 +385,12 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
 
     private async Task DisposeListenersAsync()
     {
+        if (!_stopRotation.IsCancellationRequested)
+        {
+            await _stopRotation.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _rotation.ConfigureAwait(false);
         DtlsListener[] listeners = Interlocked.Exchange(ref _listeners, []);
         foreach (DtlsListener listener in listeners)
         {

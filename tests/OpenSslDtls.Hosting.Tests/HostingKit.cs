@@ -23,13 +23,14 @@ internal static class HostingKit
     };
 
     /// <summary>A Generic Host with the default listener bound from <paramref name="settings"/>'s "Dtls" section, a handler and the health check.</summary>
-    public static IHost Build(IDictionary<string, string?> settings, Func<DtlsSession, CancellationToken, Task>? handler = null, TimeSpan? shutdownTimeout = null)
+    public static IHost Build(IDictionary<string, string?> settings, Func<DtlsSession, CancellationToken, Task>? handler = null, TimeSpan? shutdownTimeout = null, Action<IServiceCollection>? services = null)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddDtlsListener(builder.Configuration.GetSection("Dtls")).UseSessionHandler(handler ?? EchoAsync);
         builder.Services.AddHealthChecks().AddDtlsListener();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout ?? Bound);
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 
