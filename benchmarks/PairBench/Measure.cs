@@ -18,6 +18,9 @@ internal static class Measure
 
     public static AllocationSampler? Sampler { get; set; }
 
+    /// <summary>When both contexts had been made (cold start: the rest is the first handshake).</summary>
+    public static long SetupDone { get; set; }
+
     public static async Task<string> RunAsync(PairImpl impl, BenchSettings settings, long processStart, CancellationToken cancellationToken)
     {
         TimeSpan window = TimeSpan.FromSeconds(settings.Seconds);
@@ -28,7 +31,8 @@ internal static class Measure
                 await impl.HandshakeOnceAsync(cancellationToken);
                 double coldMs = Stopwatch.GetElapsedTime(processStart).TotalMilliseconds;
                 long epochNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-                return Inv($"RESULT ops=1 cold_ms={coldMs:F2} done_epoch_ns={epochNs}");
+                double setupMs = Stopwatch.GetElapsedTime(processStart, SetupDone).TotalMilliseconds;
+                return Inv($"RESULT ops=1 cold_ms={coldMs:F2} setup_ms={setupMs:F2} done_epoch_ns={epochNs}");
             }
 
             case "hs":
