@@ -9,7 +9,8 @@
 #   WRITE_DOC=1 bash benchmarks/run.sh           # also rewrites the table in docs/benchmarks.md
 #
 # ROUNDS (default 5), WINDOW (seconds timed per run, default 1), IDLE (idle sessions held for the
-# memory measure, default 10000), PEERS (many-peers sizes, default "100 1000").
+# memory measure, default 10000), PEERS (many-peers sizes, default "100 1000"), HS_COUNT (handshakes
+# per cross-process handshake run, default 400).
 # Shapes: one process per implementation and measure; pair measures run a server and a client over
 # two connected loopback sockets in that process (native/bench.c, benchmarks/PairBench); many-peers
 # runs one client process (OpenSslDtls sessions, or plain sockets for UDP) against a server process
@@ -141,6 +142,37 @@ many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
   [[ -n "$ops" && "$ops" -gt 0 ]] && sed -i "\$s/\$/ server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / ops ))/" "$results"
   return 0
 }
+# Client side and server side of a full handshake across processes, against the other side's
+# native C peer (ECDSA P-256 ephemeral certificates, HelloVerifyRequest cookies from both servers,
+# no resumption): client side = dtls-load (OpenSslDtls) or dtls-echo-client against the C server;
+# server side = dtls-echo-client against EchoServer's DtlsListener or against the C server.
+c_client="$root/native/build/dtls-echo-client"
+HS_COUNT="${HS_COUNT:-400}"
+cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes N ... per_second X"
+  local measure=$1 round=$2 impl=$3 server_pid=$4; shift 4
+  local before after out
+  before=$(cpu_ticks "$server_pid")
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; return 0; }
+  after=$(cpu_ticks "$server_pid")
+  local n rate
+  n=$(awk '{ print $2 }' <<<"$out"); rate=$(awk '{ print $6 }' <<<"$out")
+  echo "$measure $round $impl RESULT ops=$n per_second=$rate server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / n ))" >>"$results"
+}
+# A server process warms up first (JIT and tiering: the first hundreds of handshakes ran at a third
+# of the steady rate), unmeasured, as the pair programs do; the C server gets the same.
+progress "warming up the servers"
+for p in "$c_port" "$cs_port"; do
+  timeout 120 "$c_client" --port "$p" --insecure --quiet --handshakes 1500 >/dev/null 2>&1 || true
+  timeout 120 "${pair[@]}" --impl ours --mode many --port "$p" --peers 100 --size 64 --seconds 2 >/dev/null 2>&1 || true
+done
+for round in $(seq 1 "$ROUNDS"); do
+  progress "handshakes across processes, round $round"
+  cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-client-side "$round" ours "$c_pid" "${load[@]}" --port "$c_port" --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet --handshakes "$HS_COUNT"
+done
+
 for peers in $PEERS; do
   for round in $(seq 1 "$ROUNDS"); do
     progress "many-$peers round $round"
