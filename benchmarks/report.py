@@ -33,7 +33,7 @@ TITLES = {
     "hs-ecdsa": "Full handshakes, ECDSA P-256 (X25519, AES-128-GCM, no resumption)",
     "hs-rsa": "Full handshakes, RSA-2048 (X25519, AES-128-GCM, no resumption)",
     "hs-client-side": "Full handshakes, client side: our client or the C client against the C server (separate processes, ECDSA P-256, cookies)",
-    "hs-server-side": "Full handshakes, server side: the C client against our DtlsListener (EchoServer) or the C server (separate processes, ECDSA P-256, cookies)",
+    "hs-server-side": "Full handshakes, server side: the C client against our DtlsListener or the C server (separate processes, ECDSA P-256, cookies)",
     "resume-ecdsa": "Resumed handshakes (ECDSA P-256; tickets in OpenSSL, session ID in BouncyCastle)",
     "echo-64": "Echo, 64 B, one session", "echo-1200": "Echo, 1,200 B, one session",
     "bulk-1200": "One-way bulk, 1,200 B datagrams, one session",

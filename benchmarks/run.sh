@@ -14,8 +14,8 @@
 # Shapes: one process per implementation and measure; pair measures run a server and a client over
 # two connected loopback sockets in that process (native/bench.c, benchmarks/PairBench); many-peers
 # runs one client process (OpenSslDtls sessions, or plain sockets for UDP) against a server process
-# (native/server.c: one thread and one connected socket per client; samples/EchoServer: one
-# DtlsListener; native/bench.c --mode udp-server). Every process is bounded by `timeout` and
+# (native/server.c --quiet: one thread and one connected socket per client; PairBench --mode serve:
+# one DtlsListener, no logging; native/bench.c --mode udp-server). Every process is bounded by `timeout` and
 # stopped by PID.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,9 +28,9 @@ trap cleanup EXIT
 began=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "building native/, benchmarks/PairBench, benchmarks/LoadTool, samples/EchoServer (Release)" >&2
+echo "building native/, benchmarks/PairBench, benchmarks/LoadTool (Release)" >&2
 bash "$root/native/build.sh" >/dev/null
-for project in benchmarks/PairBench benchmarks/LoadTool samples/EchoServer; do
+for project in benchmarks/PairBench benchmarks/LoadTool; do
   dotnet build "$root/$project" -c Release -nologo -v q -clp:ErrorsOnly >&2
 done
 # ReadyToRun (precompiled) build of the same program: what a user who publishes with
@@ -42,7 +42,6 @@ c_server="$root/native/build/dtls-echo-server"
 pair=(dotnet "$root/benchmarks/PairBench/bin/Release/net10.0/dtls-pair-bench.dll")
 pair_r2r=(dotnet "$work/r2r/dtls-pair-bench.dll")
 load=(dotnet "$root/benchmarks/LoadTool/bin/Release/net10.0/dtls-load.dll")
-echo_server=(dotnet "$root/samples/EchoServer/bin/Release/net10.0/EchoServer.dll")
 
 # The same certificates for everyone: ECDSA P-256 and RSA-2048, self-signed, SAN localhost.
 for kind in ec rsa; do
@@ -131,7 +130,7 @@ hz=$(getconf CLK_TCK)
 # handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat.
 start udp-server "$native" --mode udp-server; udp_port=$port; udp_pid=$pid
 start c-server "$c_server" --port 0 --quiet --max-sessions 2000; c_port=$port; c_pid=$pid
-start cs-server "${echo_server[@]}" --port 0; cs_port=$port; cs_pid=$pid
+start cs-server "${pair[@]}" --mode serve; cs_port=$port; cs_pid=$pid
 many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
   local before after
   before=$(cpu_ticks "$4")
@@ -145,7 +144,7 @@ many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
 # Client side and server side of a full handshake across processes, against the other side's
 # native C peer (ECDSA P-256 ephemeral certificates, HelloVerifyRequest cookies from both servers,
 # no resumption): client side = dtls-load (OpenSslDtls) or dtls-echo-client against the C server;
-# server side = dtls-echo-client against EchoServer's DtlsListener or against the C server.
+# server side = dtls-echo-client against PairBench's DtlsListener server or against the C server.
 c_client="$root/native/build/dtls-echo-client"
 HS_COUNT="${HS_COUNT:-400}"
 cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes N ... per_second X"
