@@ -109,7 +109,7 @@ for measure in hs-ecdsa hs-rsa resume-ecdsa echo-64 echo-1200 bulk-1200 cold-ecd
         cold "$measure" "$round" native "$native" --mode cold "${ec[@]}"
         cold "$measure" "$round" ours "${pair[@]}" --impl ours --mode cold "${ec[@]}"
         cold "$measure" "$round" ours-r2r "${pair_r2r[@]}" --impl ours --mode cold "${ec[@]}"
-        [[ $aot_ok == 1 ]] && cold "$measure" "$round" ours-aot "$work/aot/dtls-pair-bench" --impl ours --mode cold "${ec[@]}"
+        if [[ $aot_ok == 1 ]]; then cold "$measure" "$round" ours-aot "$work/aot/dtls-pair-bench" --impl ours --mode cold "${ec[@]}"; fi
         cold "$measure" "$round" bc "${pair[@]}" --impl bc --mode cold "${ec[@]}" ;;
     esac
   done
