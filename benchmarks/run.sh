@@ -187,27 +187,48 @@ for peers in $PEERS; do
 done
 stop "$cs_pid"; stop "$udp_pid"
 
-# Memory per idle session at $IDLE sessions (once: it varies little between rounds).
+# Memory per idle session at $IDLE sessions (once: it varies little between rounds), for both
+# servers the same way: RSS growth of the server process while dtls-load holds $IDLE sessions
+# (OpenSslDtls also reports its GC heap: managed share), and 100 fresh handshakes meanwhile (p99).
 progress "idle memory at $IDLE sessions"
 stop "$c_pid"
-start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 100 )); c_port=$port; c_pid=$pid
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
-before=$(rss_kb "$c_pid")
-fifo="$work/hold.in"; mkfifo "$fifo"
-timeout 600 "${load[@]}" --port "$c_port" --hold "$IDLE" <"$fifo" >"$work/hold.out" &
-holder=$!; pids+=("$holder")
-exec 3>"$fifo"
-for _ in $(seq 1 3000); do grep -q '^holding' "$work/hold.out" && break; sleep 0.1; done
-after=$(rss_kb "$c_pid")
-exec 3>&-
-wait "$holder" || true
-echo "idle 1 native RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE ))" >>"$results"
-line=$(MALLOC_ARENA_MAX=1 timeout 600 "${load[@]}" --port "$c_port" --listener-memory "$IDLE" | grep '^idle_sessions')
-managed=$(sed -n 's/.*managed_bytes_per_session \(-*[0-9]*\).*/\1/p' <<<"$line")
-native_b=$(sed -n 's/.* native_bytes_per_session \(-*[0-9]*\).*/\1/p' <<<"$line")
-p99=$(sed -n 's/.*fresh_handshake_p99_ms \([0-9.]*\).*/\1/p' <<<"$line")
-echo "idle 1 ours RESULT managed_bytes_per_session=$managed native_bytes_per_session=$native_b fresh_handshake_p99_ms=$p99" >>"$results"
+idle() { # IMPL PORT PID [MEMORY_FD]: appends "idle 1 IMPL RESULT ..."
+  local impl=$1 port=$2 server=$3 fd=${4:-} before after managed_before=0 managed_after=0 line
+  if [[ -n $fd ]]; then
+    echo memory >&"$fd"
+    for _ in $(seq 1 100); do grep -q '^memory' "$work/$impl-idle.out" && break; sleep 0.1; done
+    managed_before=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
+  fi
+  before=$(rss_kb "$server")
+  local fifo="$work/hold-$impl.in"; mkfifo "$fifo"
+  timeout 900 "${load[@]}" --port "$port" --hold "$IDLE" <"$fifo" >"$work/hold-$impl.out" 2>&1 &
+  local holder=$!; pids+=("$holder")
+  exec 3>"$fifo"
+  for _ in $(seq 1 6000); do grep -q '^holding' "$work/hold-$impl.out" && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+  after=$(rss_kb "$server")
+  if [[ -n $fd ]]; then
+    echo memory >&"$fd"
+    for _ in $(seq 1 100); do [[ $(grep -c '^memory' "$work/$impl-idle.out") -ge 2 ]] && break; sleep 0.1; done
+    managed_after=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
+  fi
+  line=$(timeout 120 "${pair[@]}" --impl ours --mode probe --port "$port" --peers 100 | grep '^RESULT' || true)
+  exec 3>&-
+  wait "$holder" || true
+  echo "idle 1 $impl RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE )) managed_bytes_per_session=$(( (managed_after - managed_before) / IDLE )) ${line#RESULT }" >>"$results"
+}
+start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )); c_port=$port; c_pid=$pid
+idle native "$c_port" "$c_pid"
+sed -i '$s/ managed_bytes_per_session=0//' "$results" # the C server has no managed heap
 stop "$c_pid"
+mkfifo "$work/memory.in"
+"${pair[@]}" --mode serve <"$work/memory.in" >"$work/ours-idle.out" 2>"$work/ours-idle.err" &
+cs_pid=$!; pids+=("$cs_pid")
+exec 4>"$work/memory.in"
+for _ in $(seq 1 300); do cs_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/ours-idle.out"); [[ -n $cs_port ]] && break; sleep 0.1; done
+idle ours "$cs_port" "$cs_pid" 4
+exec 4>&-
+stop "$cs_pid"
 
 elapsed=$(( $(date +%s) - began ))
 progress "done"

@@ -9,9 +9,13 @@ namespace OpenSslDtls.PairBench;
 /// An echo server on one <see cref="DtlsListener"/>, the twin of native/server.c run with --quiet:
 /// an ephemeral self-signed ECDSA P-256 certificate, no logging, one echo loop per session. Prints
 /// "listening on 127.0.0.1:PORT" and serves until the process is stopped (run.sh stops it by PID).
+/// A line "memory" on stdin prints "memory sessions N managed_bytes M" (GC heap after a full
+/// collection), to split the idle-session memory that run.sh reads from the process's RSS.
 /// </summary>
 internal static class ListenerServer
 {
+    private static int s_sessions;
+
     public static async Task RunAsync(CancellationToken cancellationToken)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -24,6 +28,7 @@ internal static class ListenerServer
             MaxSessions = 20_000,
         });
         Console.WriteLine($"listening on 127.0.0.1:{listener.LocalEndPoint.Port}");
+        _ = Task.Run(ReportMemoryOnRequest, cancellationToken);
         while (!cancellationToken.IsCancellationRequested)
         {
             DtlsSession session = await listener.AcceptAsync(cancellationToken);
@@ -31,11 +36,26 @@ internal static class ListenerServer
         }
     }
 
+    private static void ReportMemoryOnRequest()
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line == "memory")
+            {
+                long managed = GC.GetTotalMemory(forceFullCollection: true);
+                Console.WriteLine($"memory sessions {Volatile.Read(ref s_sessions)} managed_bytes {managed}");
+            }
+        }
+    }
+
     private static async Task EchoAsync(DtlsSession session, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref s_sessions);
         await using (session)
         {
-            byte[] buffer = new byte[16384];
+            // The application's buffer counts in the idle-session memory: sized as a careful
+            // application would size it, to the largest datagram the session carries.
+            byte[] buffer = new byte[session.MaxDatagramPayload];
             try
             {
                 int n;
@@ -49,5 +69,7 @@ internal static class ListenerServer
                 // The peer went away or the server stops: the session ends, as in native/server.c.
             }
         }
+
+        Interlocked.Decrement(ref s_sessions);
     }
 }

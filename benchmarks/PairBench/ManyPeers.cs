@@ -56,6 +56,24 @@ internal static class ManyPeers
         }
     }
 
+    /// <summary>Fresh full handshakes one after another (--peers of them): their p50/p99 in ms.</summary>
+    public static async Task ProbeAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var server = new IPEndPoint(IPAddress.Loopback, settings.Port);
+        using var context = new DtlsContext(new DtlsClientOptions { InsecureSkipCertificateValidation = true, AllowSessionResumption = false });
+        var times = new List<double>();
+        for (int i = 0; i < settings.Peers; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await (await DtlsClient.ConnectAsync(server, context, cancellationToken)).DisposeAsync();
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        times.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT ops={times.Count} fresh_handshake_p50_ms={times[times.Count / 2]:F2} fresh_handshake_p99_ms={times[(int)(0.99 * times.Count)]:F2}"));
+    }
+
     private sealed class Peer : IAsyncDisposable
     {
         private DtlsSession? _session;

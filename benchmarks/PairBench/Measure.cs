@@ -13,7 +13,7 @@ internal static class Measure
     // Warm-up by time, not count: tiered compilation (tier 0, instrumented, tier 1; a 100 ms delay
     // that restarts whenever new code is jitted) kept the background JIT busy in the timed window
     // after 20 handshakes (perf: 16 % of samples in libclrjit). Bounded in count as well.
-    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1.2);
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1.0);
     private const int MaxWarmupOps = 200_000;
 
     public static AllocationSampler? Sampler { get; set; }

@@ -6,6 +6,7 @@
 //   dtls-pair-bench --impl ours|bc --mode hs|resume|echo|bulk|cold --cert F --key F [--size B] [--seconds S]
 //   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S]
 //   dtls-pair-bench --mode serve                     a DtlsListener echo server (many peers, server side)
+//   dtls-pair-bench --mode probe --port P --peers N  N fresh handshakes one by one: p50/p99 ms
 using System.Diagnostics;
 using System.Globalization;
 using OpenSslDtls.PairBench;
@@ -36,6 +37,9 @@ switch (settings.Mode)
 {
     case "many":
         await ManyPeers.RunAsync(settings, deadline.Token);
+        return 0;
+    case "probe":
+        await ManyPeers.ProbeAsync(settings, deadline.Token);
         return 0;
     case "serve":
         await ListenerServer.RunAsync(CancellationToken.None);
