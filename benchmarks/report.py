@@ -24,8 +24,8 @@ FIGURES = {
     "echo-1200": [("per_second", "round trips/s ↑"), ("cpu_us_per_op", "CPU µs/round trip ↓"), ("alloc_b_per_op", "allocated B/round trip ↓")],
     "bulk-1200": [("mb_per_second", "received MB/s ↑"), ("lost_pct", "lost % ↓"), ("cpu_us_per_op", "CPU µs/datagram ↓"), ("alloc_b_per_op", "allocated B/datagram ↓")],
     "cold-ecdsa": [("cold_ms", "ms from Main to first handshake done ↓"), ("setup_ms", "of which: both contexts made (ms) ↓"), ("process_ms", "ms from exec to first handshake done ↓")],
-    "many-100": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓")],
-    "many-1000": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓")],
+    "many-100": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
+    "many-1000": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
     "idle": [("rss_bytes_per_session", "server RSS growth B/session ↓"), ("managed_bytes_per_session", "of which GC heap B/session ↓"),
              ("fresh_handshake_p50_ms", "fresh handshake p50 ms while held ↓"), ("fresh_handshake_p99_ms", "fresh handshake p99 ms while held ↓")],
 }
