@@ -9,12 +9,13 @@
 #   WRITE_DOC=1 bash benchmarks/run.sh           # also rewrites the table in docs/benchmarks.md
 #
 # ROUNDS (default 5), WINDOW (seconds timed per run, default 1), IDLE (idle sessions held for the
-# memory measure, default 10000), PEERS (many-peers sizes, default "100 1000").
+# memory measure, default 10000), PEERS (many-peers sizes, default "100 1000"), HS_COUNT (handshakes
+# per cross-process handshake run, default 400).
 # Shapes: one process per implementation and measure; pair measures run a server and a client over
 # two connected loopback sockets in that process (native/bench.c, benchmarks/PairBench); many-peers
 # runs one client process (OpenSslDtls sessions, or plain sockets for UDP) against a server process
-# (native/server.c: one thread and one connected socket per client; samples/EchoServer: one
-# DtlsListener; native/bench.c --mode udp-server). Every process is bounded by `timeout` and
+# (native/server.c --quiet: one thread and one connected socket per client; PairBench --mode serve:
+# one DtlsListener, no logging; native/bench.c --mode udp-server). Every process is bounded by `timeout` and
 # stopped by PID.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,21 +28,24 @@ trap cleanup EXIT
 began=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "building native/, benchmarks/PairBench, benchmarks/LoadTool, samples/EchoServer (Release)" >&2
+echo "building native/, benchmarks/PairBench, benchmarks/LoadTool (Release)" >&2
 bash "$root/native/build.sh" >/dev/null
-for project in benchmarks/PairBench benchmarks/LoadTool samples/EchoServer; do
+for project in benchmarks/PairBench benchmarks/LoadTool; do
   dotnet build "$root/$project" -c Release -nologo -v q -clp:ErrorsOnly >&2
 done
 # ReadyToRun (precompiled) build of the same program: what a user who publishes with
 # PublishReadyToRun gets at cold start.
 dotnet publish "$root/benchmarks/PairBench" -c Release -r linux-x64 --self-contained false -p:PUBLISH_R2R=1 \
   -o "$work/r2r" -nologo -v q -clp:ErrorsOnly >&2
+# Native AOT build of the same program (no JIT at all): what a user who publishes with PublishAot gets.
+aot_ok=1
+dotnet publish "$root/benchmarks/PairBench" -c Release -r linux-x64 -p:PublishAot=true \
+  -o "$work/aot" -nologo -v q -clp:ErrorsOnly >&2 || { aot_ok=0; echo "note: the Native AOT publish failed; cold start without it" >&2; }
 native="$root/native/build/dtls-bench"
 c_server="$root/native/build/dtls-echo-server"
 pair=(dotnet "$root/benchmarks/PairBench/bin/Release/net10.0/dtls-pair-bench.dll")
 pair_r2r=(dotnet "$work/r2r/dtls-pair-bench.dll")
 load=(dotnet "$root/benchmarks/LoadTool/bin/Release/net10.0/dtls-load.dll")
-echo_server=(dotnet "$root/samples/EchoServer/bin/Release/net10.0/EchoServer.dll")
 
 # The same certificates for everyone: ECDSA P-256 and RSA-2048, self-signed, SAN localhost.
 for kind in ec rsa; do
@@ -105,6 +109,7 @@ for measure in hs-ecdsa hs-rsa resume-ecdsa echo-64 echo-1200 bulk-1200 cold-ecd
         cold "$measure" "$round" native "$native" --mode cold "${ec[@]}"
         cold "$measure" "$round" ours "${pair[@]}" --impl ours --mode cold "${ec[@]}"
         cold "$measure" "$round" ours-r2r "${pair_r2r[@]}" --impl ours --mode cold "${ec[@]}"
+        if [[ $aot_ok == 1 ]]; then cold "$measure" "$round" ours-aot "$work/aot/dtls-pair-bench" --impl ours --mode cold "${ec[@]}"; fi
         cold "$measure" "$round" bc "${pair[@]}" --impl bc --mode cold "${ec[@]}" ;;
     esac
   done
@@ -130,7 +135,7 @@ hz=$(getconf CLK_TCK)
 # handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat.
 start udp-server "$native" --mode udp-server; udp_port=$port; udp_pid=$pid
 start c-server "$c_server" --port 0 --quiet --max-sessions 2000; c_port=$port; c_pid=$pid
-start cs-server "${echo_server[@]}" --port 0; cs_port=$port; cs_pid=$pid
+start cs-server "${pair[@]}" --mode serve; cs_port=$port; cs_pid=$pid
 many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
   local before after
   before=$(cpu_ticks "$4")
@@ -141,6 +146,37 @@ many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
   [[ -n "$ops" && "$ops" -gt 0 ]] && sed -i "\$s/\$/ server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / ops ))/" "$results"
   return 0
 }
+# Client side and server side of a full handshake across processes, against the other side's
+# native C peer (ECDSA P-256 ephemeral certificates, HelloVerifyRequest cookies from both servers,
+# no resumption): client side = dtls-load (OpenSslDtls) or dtls-echo-client against the C server;
+# server side = dtls-echo-client against PairBench's DtlsListener server or against the C server.
+c_client="$root/native/build/dtls-echo-client"
+HS_COUNT="${HS_COUNT:-400}"
+cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes N ... per_second X"
+  local measure=$1 round=$2 impl=$3 server_pid=$4; shift 4
+  local before after out
+  before=$(cpu_ticks "$server_pid")
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; return 0; }
+  after=$(cpu_ticks "$server_pid")
+  local n rate
+  n=$(awk '{ print $2 }' <<<"$out"); rate=$(awk '{ print $6 }' <<<"$out")
+  echo "$measure $round $impl RESULT ops=$n per_second=$rate server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / n ))" >>"$results"
+}
+# A server process warms up first (JIT and tiering: the first hundreds of handshakes ran at a third
+# of the steady rate), unmeasured, as the pair programs do; the C server gets the same.
+progress "warming up the servers"
+for p in "$c_port" "$cs_port"; do
+  timeout 120 "$c_client" --port "$p" --insecure --quiet --handshakes 1500 >/dev/null 2>&1 || true
+  timeout 120 "${pair[@]}" --impl ours --mode many --port "$p" --peers 100 --size 64 --seconds 2 >/dev/null 2>&1 || true
+done
+for round in $(seq 1 "$ROUNDS"); do
+  progress "handshakes across processes, round $round"
+  cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-client-side "$round" ours "$c_pid" "${load[@]}" --port "$c_port" --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet --handshakes "$HS_COUNT"
+done
+
 for peers in $PEERS; do
   for round in $(seq 1 "$ROUNDS"); do
     progress "many-$peers round $round"
@@ -151,27 +187,48 @@ for peers in $PEERS; do
 done
 stop "$cs_pid"; stop "$udp_pid"
 
-# Memory per idle session at $IDLE sessions (once: it varies little between rounds).
+# Memory per idle session at $IDLE sessions (once: it varies little between rounds), for both
+# servers the same way: RSS growth of the server process while dtls-load holds $IDLE sessions
+# (OpenSslDtls also reports its GC heap: managed share), and 100 fresh handshakes meanwhile (p99).
 progress "idle memory at $IDLE sessions"
 stop "$c_pid"
-start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 100 )); c_port=$port; c_pid=$pid
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
-before=$(rss_kb "$c_pid")
-fifo="$work/hold.in"; mkfifo "$fifo"
-timeout 600 "${load[@]}" --port "$c_port" --hold "$IDLE" <"$fifo" >"$work/hold.out" &
-holder=$!; pids+=("$holder")
-exec 3>"$fifo"
-for _ in $(seq 1 3000); do grep -q '^holding' "$work/hold.out" && break; sleep 0.1; done
-after=$(rss_kb "$c_pid")
-exec 3>&-
-wait "$holder" || true
-echo "idle 1 native RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE ))" >>"$results"
-line=$(MALLOC_ARENA_MAX=1 timeout 600 "${load[@]}" --port "$c_port" --listener-memory "$IDLE" | grep '^idle_sessions')
-managed=$(sed -n 's/.*managed_bytes_per_session \(-*[0-9]*\).*/\1/p' <<<"$line")
-native_b=$(sed -n 's/.* native_bytes_per_session \(-*[0-9]*\).*/\1/p' <<<"$line")
-p99=$(sed -n 's/.*fresh_handshake_p99_ms \([0-9.]*\).*/\1/p' <<<"$line")
-echo "idle 1 ours RESULT managed_bytes_per_session=$managed native_bytes_per_session=$native_b fresh_handshake_p99_ms=$p99" >>"$results"
+idle() { # IMPL PORT PID [MEMORY_FD]: appends "idle 1 IMPL RESULT ..."
+  local impl=$1 port=$2 server=$3 fd=${4:-} before after managed_before=0 managed_after=0 line
+  if [[ -n $fd ]]; then
+    echo memory >&"$fd"
+    for _ in $(seq 1 100); do grep -q '^memory' "$work/$impl-idle.out" && break; sleep 0.1; done
+    managed_before=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
+  fi
+  before=$(rss_kb "$server")
+  local fifo="$work/hold-$impl.in"; mkfifo "$fifo"
+  timeout 900 "${load[@]}" --port "$port" --hold "$IDLE" <"$fifo" >"$work/hold-$impl.out" 2>&1 &
+  local holder=$!; pids+=("$holder")
+  exec 3>"$fifo"
+  for _ in $(seq 1 6000); do grep -q '^holding' "$work/hold-$impl.out" && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+  after=$(rss_kb "$server")
+  if [[ -n $fd ]]; then
+    echo memory >&"$fd"
+    for _ in $(seq 1 100); do [[ $(grep -c '^memory' "$work/$impl-idle.out") -ge 2 ]] && break; sleep 0.1; done
+    managed_after=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
+  fi
+  line=$(timeout 120 "${pair[@]}" --impl ours --mode probe --port "$port" --peers 100 | grep '^RESULT' || true)
+  exec 3>&-
+  wait "$holder" || true
+  echo "idle 1 $impl RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE )) managed_bytes_per_session=$(( (managed_after - managed_before) / IDLE )) ${line#RESULT }" >>"$results"
+}
+start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )); c_port=$port; c_pid=$pid
+idle native "$c_port" "$c_pid"
+sed -i '$s/ managed_bytes_per_session=0//' "$results" # the C server has no managed heap
 stop "$c_pid"
+mkfifo "$work/memory.in"
+"${pair[@]}" --mode serve <"$work/memory.in" >"$work/ours-idle.out" 2>"$work/ours-idle.err" &
+cs_pid=$!; pids+=("$cs_pid")
+exec 4>"$work/memory.in"
+for _ in $(seq 1 300); do cs_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/ours-idle.out"); [[ -n $cs_port ]] && break; sleep 0.1; done
+idle ours "$cs_port" "$cs_pid" 4
+exec 4>&-
+stop "$cs_pid"
 
 elapsed=$(( $(date +%s) - began ))
 progress "done"

@@ -256,6 +256,7 @@ int main(int argc, char **argv)
         server_ctx = make_ctx(1);
         client_ctx = make_ctx(0);
     }
+    double setup_ms = (now_seconds() - t0) * 1e3;
     pthread_t tid;
     pthread_barrier_init(&barrier, NULL, 2);
     pthread_create(&tid, NULL, server_main, NULL);
@@ -334,7 +335,7 @@ int main(int argc, char **argv)
     if (!strcmp(cfg.mode, "bulk"))
         printf(" sent=%ld lost=%ld mb_per_second=%.1f", sent, lost, ops * (double)cfg.size / seconds / 1e6);
     if (cold)
-        printf(" cold_ms=%.2f done_epoch_ns=%lld", cold_ms,
+        printf(" cold_ms=%.2f setup_ms=%.2f done_epoch_ns=%lld", cold_ms, setup_ms,
                (long long)wall.tv_sec * 1000000000LL + wall.tv_nsec);
     printf("\n");
     stop = 1;

@@ -13,10 +13,13 @@ internal static class Measure
     // Warm-up by time, not count: tiered compilation (tier 0, instrumented, tier 1; a 100 ms delay
     // that restarts whenever new code is jitted) kept the background JIT busy in the timed window
     // after 20 handshakes (perf: 16 % of samples in libclrjit). Bounded in count as well.
-    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1.2);
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1.0);
     private const int MaxWarmupOps = 200_000;
 
     public static AllocationSampler? Sampler { get; set; }
+
+    /// <summary>When both contexts had been made (cold start: the rest is the first handshake).</summary>
+    public static long SetupDone { get; set; }
 
     public static async Task<string> RunAsync(PairImpl impl, BenchSettings settings, long processStart, CancellationToken cancellationToken)
     {
@@ -28,7 +31,8 @@ internal static class Measure
                 await impl.HandshakeOnceAsync(cancellationToken);
                 double coldMs = Stopwatch.GetElapsedTime(processStart).TotalMilliseconds;
                 long epochNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-                return Inv($"RESULT ops=1 cold_ms={coldMs:F2} done_epoch_ns={epochNs}");
+                double setupMs = Stopwatch.GetElapsedTime(processStart, SetupDone).TotalMilliseconds;
+                return Inv($"RESULT ops=1 cold_ms={coldMs:F2} setup_ms={setupMs:F2} done_epoch_ns={epochNs}");
             }
 
             case "hs":

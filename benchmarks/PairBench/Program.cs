@@ -5,6 +5,8 @@
 //
 //   dtls-pair-bench --impl ours|bc --mode hs|resume|echo|bulk|cold --cert F --key F [--size B] [--seconds S]
 //   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S]
+//   dtls-pair-bench --mode serve                     a DtlsListener echo server (many peers, server side)
+//   dtls-pair-bench --mode probe --port P --peers N  N fresh handshakes one by one: p50/p99 ms
 using System.Diagnostics;
 using System.Globalization;
 using OpenSslDtls.PairBench;
@@ -36,6 +38,12 @@ switch (settings.Mode)
     case "many":
         await ManyPeers.RunAsync(settings, deadline.Token);
         return 0;
+    case "probe":
+        await ManyPeers.ProbeAsync(settings, deadline.Token);
+        return 0;
+    case "serve":
+        await ListenerServer.RunAsync(CancellationToken.None);
+        return 0;
 }
 
 PairImpl impl = settings.Impl switch
@@ -44,6 +52,7 @@ PairImpl impl = settings.Impl switch
     "bc" => new BouncyCastlePair(settings),
     _ => throw new ArgumentException($"unknown --impl {settings.Impl}"),
 };
+Measure.SetupDone = Stopwatch.GetTimestamp(); // contexts made: certificate and key files loaded
 using AllocationSampler? sampler = Environment.GetEnvironmentVariable("DTLS_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
 Measure.Sampler = sampler;
 await using (impl)

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using OpenSsl.Dtls;
+
+namespace OpenSslDtls.PairBench;
+
+/// <summary>
+/// An echo server on one <see cref="DtlsListener"/>, the twin of native/server.c run with --quiet:
+/// an ephemeral self-signed ECDSA P-256 certificate, no logging, one echo loop per session. Prints
+/// "listening on 127.0.0.1:PORT" and serves until the process is stopped (run.sh stops it by PID).
+/// A line "memory" on stdin prints "memory sessions N managed_bytes M" (GC heap after a full
+/// collection), to split the idle-session memory that run.sh reads from the process's RSS.
+/// </summary>
+internal static class ListenerServer
+{
+    private static int s_sessions;
+
+    public static async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ServerOptions = new DtlsServerOptions { Certificate = certificate },
+            MaxSessions = 20_000,
+        });
+        Console.WriteLine($"listening on 127.0.0.1:{listener.LocalEndPoint.Port}");
+        _ = Task.Run(ReportMemoryOnRequest, cancellationToken);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            DtlsSession session = await listener.AcceptAsync(cancellationToken);
+            _ = EchoAsync(session, cancellationToken);
+        }
+    }
+
+    private static void ReportMemoryOnRequest()
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line == "memory")
+            {
+                long managed = GC.GetTotalMemory(forceFullCollection: true);
+                Console.WriteLine($"memory sessions {Volatile.Read(ref s_sessions)} managed_bytes {managed}");
+            }
+        }
+    }
+
+    private static async Task EchoAsync(DtlsSession session, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref s_sessions);
+        await using (session)
+        {
+            // The application's buffer counts in the idle-session memory: sized as a careful
+            // application would size it, to the largest datagram the session carries.
+            byte[] buffer = new byte[session.MaxDatagramPayload];
+            try
+            {
+                int n;
+                while ((n = await session.ReceiveAsync(buffer, cancellationToken)) > 0)
+                {
+                    await session.SendAsync(buffer.AsMemory(0, n), cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is DtlsException or OperationCanceledException or ObjectDisposedException or TimeoutException)
+            {
+                // The peer went away or the server stops: the session ends, as in native/server.c.
+            }
+        }
+
+        Interlocked.Decrement(ref s_sessions);
+    }
+}
