@@ -392,7 +392,7 @@ public sealed partial class DtlsSession
     {
         try
         {
-            _transport.Send(datagram);
+            _transport.SendFromSession(datagram);
         }
         catch (Exception e) when (e is not (SocketException or ObjectDisposedException or DtlsException))
         {

@@ -32,7 +32,8 @@ namespace OpenSsl.Dtls;
 /// send, the thread delivering a datagram, the retransmission timer), one call at a time, while the
 /// session holds its lock; it must not block for long and must never call <see cref="Deliver"/> of
 /// the same transport (or of a transport whose session may be sending to this one) on the same
-/// stack, since that would re-enter OpenSSL. Queue the datagram instead, as
+/// stack, since that would re-enter OpenSSL: such a <see cref="Deliver"/> throws
+/// <see cref="InvalidOperationException"/>, which fails the sending call. Queue the datagram instead, as
 /// <see cref="InMemoryDtlsTransport"/> does. <see cref="Deliver"/> and <see cref="ReportClosed"/> may
 /// be called from any thread, one call at a time per transport (a receive loop).
 /// </para>
@@ -41,6 +42,11 @@ public abstract class DtlsDatagramTransport : IDisposable
 {
     /// <summary>IP and UDP header bytes of one IPv4 datagram (20 + 8): the default <see cref="HeaderOverhead"/>.</summary>
     public const int Ipv4UdpHeaderOverhead = 28;
+
+    // How many transports' Send calls are on this thread's stack: Deliver from inside one would re-enter
+    // OpenSSL (this session's, or a peer session's that then sends back) until the stack overflows.
+    [ThreadStatic]
+    private static int t_sendDepth;
 
     private DtlsSession? _session;
     private DtlsException? _closed;
@@ -100,8 +106,22 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// </summary>
     /// <param name="datagram">Exactly one datagram as received (for WebRTC: one whose first byte is 20 to 63, RFC 7983 §7).</param>
     /// <returns>True while the session takes datagrams; false once it has failed or was disposed, or if no session was created on this transport: stop delivering then.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// Called on a thread that is inside a transport's <see cref="Send"/> (this one's, or any other's:
+    /// two sessions joined by a synchronous pipe), which would re-enter OpenSSL without end. Thrown
+    /// inside <see cref="Send"/>, it fails the sending session's call with a <see cref="DtlsException"/>
+    /// holding it. Queue the datagram and deliver it from another thread, as <see cref="InMemoryDtlsTransport"/> does.
+    /// </exception>
     public bool Deliver(ReadOnlySpan<byte> datagram)
     {
+        if (t_sendDepth != 0)
+        {
+            throw new InvalidOperationException(
+                $"{GetType().Name}.Deliver was called from inside a DtlsDatagramTransport.Send on the same thread, which would re-enter the "
+                + "DTLS session (and overflow the stack through a synchronous pipe between two sessions). Queue the datagram in Send and "
+                + "deliver it from another thread (a receive loop), as InMemoryDtlsTransport does.");
+        }
+
         DtlsSession? session = Session;
         return session is not null && Volatile.Read(ref _closed) is null && session.ProcessDatagram(datagram);
     }
@@ -187,6 +207,20 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// <summary>Called under the session's lock when its handshake starts: from now on, delivered datagrams are processed.</summary>
     internal virtual void OnHandshakeStarted()
     {
+    }
+
+    /// <summary>The session's one way to send: <see cref="Send"/>, marked on this thread so that <see cref="Deliver"/> from inside it is refused.</summary>
+    internal void SendFromSession(ReadOnlySpan<byte> datagram)
+    {
+        t_sendDepth++;
+        try
+        {
+            Send(datagram);
+        }
+        finally
+        {
+            t_sendDepth--;
+        }
     }
 
     /// <summary>Forgets the session (it was released): later deliveries return false.</summary>
