@@ -286,28 +286,4 @@ public class AsyncPskLookupTests
         Assert.That(await WaitUntilAsync(() => listener.Statistics.PskLookupsInFlight == 0 && listener.Statistics.HandshakesTimedOut == 1, PeerTimeout, ct), Is.True, listener.Statistics.ToString());
         Assert.That(async () => await connect, Throws.InstanceOf<Exception>(), "the client gets no answer: the server dropped the handshake");
     }
-
-    /// <summary>Keeps every formatted log line, of every category it makes a logger for.</summary>
-    private sealed class LineLogger : ILogger, ILoggerFactory
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public string[] Lines => [.. _lines];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
-
-        public void Dispose()
-        {
-        }
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _lines.Enqueue(formatter(state, exception));
-    }
 }

@@ -167,12 +167,10 @@ public sealed partial class DtlsListener : IAsyncDisposable
         // options object afterwards changes nothing here (docs/architecture.md, options are snapshotted).
         options = options.Snapshot();
         IPEndPoint local = Validate(options);
-        var context = new DtlsContext(options.ServerOptions, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
+        DtlsContext context = CreateServerContext(options, options.ServerOptions);
         Socket[]? sockets = null;
         try
         {
-            EnableCookieCallbacks(context);
-            ReduceBuffers(context);
             sockets = ListenerSockets.Open(local, options.ReceiveLoops);
             return new DtlsListener(options, context, sockets);
         }
@@ -186,6 +184,29 @@ public sealed partial class DtlsListener : IAsyncDisposable
                 }
             }
 
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The one way a listener makes a server context, for <see cref="Listen"/> and
+    /// <see cref="UpdateServerOptions"/> alike: <paramref name="serverOptions"/> with the listener's
+    /// <see cref="DtlsListenerOptions.LoggerFactory"/>, <see cref="DtlsListenerOptions.MeterFactory"/>
+    /// and <see cref="DtlsListenerOptions.TimeProvider"/>, its cookie callbacks and reduced buffers.
+    /// </summary>
+    /// <exception cref="ArgumentException">A server option is invalid (nothing is left to dispose).</exception>
+    private static DtlsContext CreateServerContext(DtlsListenerOptions listenerOptions, DtlsServerOptions serverOptions)
+    {
+        var context = new DtlsContext(serverOptions, listenerOptions.LoggerFactory, listenerOptions.MeterFactory, listenerOptions.TimeProvider);
+        try
+        {
+            EnableCookieCallbacks(context);
+            ReduceBuffers(context);
+            return context;
+        }
+        catch
+        {
             context.Dispose();
             throw;
         }
