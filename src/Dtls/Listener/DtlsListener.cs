@@ -86,7 +86,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         _idleTicks = options.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : Telemetry.Ticks(options.IdleTimeout);
         Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime, Telemetry.Time);
         _pendingHandshakes = new PendingHandshakeTable(options, Telemetry);
-        _pskLookups = new PskLookupBudget(options.MaxPendingPskLookups);
+        _pskLookups = new PskLookupBudget(options.MaxPendingPskLookups, _logger, Telemetry.Time);
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         _tags = new TagList
         {
@@ -144,6 +144,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         SendErrors = Interlocked.Read(ref _sendErrors),
         PskLookupsInFlight = _pskLookups.InFlight,
         RefusedOverPskLookupLimit = _pskLookups.Refused,
+        PskLookupsAbandoned = _pskLookups.Abandoned,
     };
 
     internal CookieAuthority Cookies { get; }
