@@ -300,7 +300,7 @@ public sealed partial class DtlsSession
         }
         catch (TimeoutException)
         {
-            budget.ReportAbandoned(RemoteEndPoint?.ToString() ?? "the peer");
+            budget.ReportAbandoned(PeerName);
         }
     }
 

@@ -245,6 +245,9 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     internal int HeaderOverhead => _transport.HeaderOverhead;
 
+    /// <summary>The peer as messages name it: its address, or the transport's kind where it has none (<see cref="DtlsDatagramTransport.PeerName"/>).</summary>
+    internal string PeerName => _transport.PeerName;
+
     long IDtlsTimerTarget.TimerDue => Interlocked.Read(ref _timerDue);
 
     private static Socket CheckSocket(Socket socket)
@@ -468,7 +471,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         if (_callbackException is null)
         {
             // One Warning per failure that ends the call, not one per later callback of that call.
-            SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
+            SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, PeerName, e);
         }
 
         _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
@@ -500,7 +503,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     /// <summary>A socket failure as this library reports it: a <see cref="DtlsException"/> whose inner exception is the socket's.</summary>
     internal DtlsException TransportFailure(SocketException e) =>
-        new($"The DTLS session with {RemoteEndPoint} failed on the socket: {e.Message} ({e.SocketErrorCode})", e);
+        new($"The DTLS session with {PeerName} failed on the socket: {e.Message} ({e.SocketErrorCode})", e);
 
     internal void RecordAlert(int value, bool sent)
     {

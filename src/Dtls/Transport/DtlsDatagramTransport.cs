@@ -75,6 +75,12 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// <summary>True once <see cref="ReportClosed"/> was called or the transport was disposed.</summary>
     public bool IsClosed => Volatile.Read(ref _closed) is not null || Volatile.Read(ref _disposed) != 0;
 
+    /// <summary>
+    /// The peer as every exception and log message names it: <see cref="RemoteEndPoint"/>, or where
+    /// the transport has none, "the peer over" and the transport's type name (never an empty name).
+    /// </summary>
+    internal string PeerName => RemoteEndPoint?.ToString() ?? $"the peer over {GetType().Name}";
+
     /// <summary>The session this transport carries, or null before one is created on it and after it was disposed.</summary>
     internal DtlsSession? Session => Volatile.Read(ref _session);
 
@@ -138,8 +144,8 @@ public abstract class DtlsDatagramTransport : IDisposable
     {
         var closed = error as DtlsException ?? new DtlsException(
             error is null
-                ? $"The transport under the DTLS session with {Describe(RemoteEndPoint)} was closed: no more datagrams can arrive."
-                : $"The transport under the DTLS session with {Describe(RemoteEndPoint)} failed: {error.Message}",
+                ? $"The transport under the DTLS session with {PeerName} was closed: no more datagrams can arrive."
+                : $"The transport under the DTLS session with {PeerName} failed: {error.Message}",
             error);
         if (Interlocked.CompareExchange(ref _closed, closed, null) is null)
         {
@@ -226,5 +232,4 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// <summary>Forgets the session (it was released): later deliveries return false.</summary>
     internal void Detach() => Volatile.Write(ref _session, null);
 
-    private static string Describe(EndPoint? endpoint) => endpoint?.ToString() ?? "its peer";
 }
