@@ -43,6 +43,20 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// <summary>IP and UDP header bytes of one IPv4 datagram (20 + 8): the default <see cref="HeaderOverhead"/>.</summary>
     public const int Ipv4UdpHeaderOverhead = 28;
 
+    /// <summary>
+    /// The smallest datagram payload a session accepts, in bytes (208): OpenSSL's minimum link MTU (256,
+    /// <c>DTLS_set_link_mtu(3)</c>) less IPv6 and UDP headers (48). <see cref="HeaderOverhead"/> must
+    /// be between 0 and <see cref="DtlsOptions.Mtu"/> minus this.
+    /// </summary>
+    public const int MinimumDatagramPayload = 208;
+
+    /// <summary>
+    /// The largest <see cref="HeaderOverhead"/> a session accepts, in bytes (255): OpenSSL computes its
+    /// smallest usable MTU as 256 minus the BIO's overhead in unsigned arithmetic (<c>dtls1_min_mtu</c>,
+    /// ssl/d1_lib.c), so a larger overhead makes every handshake fail without an error.
+    /// </summary>
+    public const int MaximumHeaderOverhead = 255;
+
     // How many transports' Send calls are on this thread's stack: Deliver from inside one would re-enter
     // OpenSSL (this session's, or a peer session's that then sends back) until the stack overflows.
     [ThreadStatic]
@@ -69,6 +83,9 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// <see cref="DtlsOptions.Mtu"/> minus this many bytes, and tells OpenSSL the same
     /// (<c>BIO_CTRL_DGRAM_GET_MTU_OVERHEAD</c>). Default: <see cref="Ipv4UdpHeaderOverhead"/> (28).
     /// Read when the session is created and on every send; it must stay the same for the session's life.
+    /// From 0 to <see cref="DtlsOptions.Mtu"/> minus <see cref="MinimumDatagramPayload"/>, and at most
+    /// <see cref="MaximumHeaderOverhead"/>: the session's
+    /// constructor throws <see cref="ArgumentOutOfRangeException"/> (ParamName "HeaderOverhead") otherwise.
     /// </summary>
     public virtual int HeaderOverhead => Ipv4UdpHeaderOverhead;
 
