@@ -167,6 +167,7 @@ public abstract class DtlsDatagramTransport : IDisposable
         if (Interlocked.CompareExchange(ref _closed, closed, null) is null)
         {
             Session?.OnTransportClosed(closed);
+            OnReportedClosed();
         }
     }
 
@@ -224,6 +225,11 @@ public abstract class DtlsDatagramTransport : IDisposable
 
     /// <summary>Called once the session is fully constructed: a derived transport may start delivering (the socket driver's receive loop).</summary>
     internal virtual void OnAttached(DtlsSession session)
+    {
+    }
+
+    /// <summary>Called once, by the first <see cref="ReportClosed"/>: a derived transport that joins two ends tells the other (<see cref="InMemoryDtlsTransport"/>).</summary>
+    internal virtual void OnReportedClosed()
     {
     }
 
