@@ -46,7 +46,7 @@ internal static class CipherPolicy
         else if (!psk && !certificateSuites)
         {
             problem = options.IsServer
-                ? "enables only pre-shared-key suites, but the server has no PskKeyLookup"
+                ? "enables only pre-shared-key suites, but the server has neither PskKeyLookup nor PskKeyLookupAsync"
                 : "enables only pre-shared-key suites, but the client has no PskKey";
         }
 

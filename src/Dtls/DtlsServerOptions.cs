@@ -42,7 +42,11 @@ public sealed partial class DtlsServerOptions : DtlsOptions
     /// <c>psk_server_callback</c> (SSL_CTX_set_psk_server_callback(3)) takes the result. One lookup
     /// per handshake: a retransmitted ClientKeyExchange does not start another. The receive loop
     /// never waits, so a slow lookup delays only its own handshake. A <see cref="DtlsListener"/>
-    /// bounds the lookups in flight (<see cref="DtlsListenerOptions.MaxPendingPskLookups"/>). Called
+    /// bounds the lookups in flight (<see cref="DtlsListenerOptions.MaxPendingPskLookups"/>). The
+    /// <see cref="CancellationToken"/> is cancelled when the handshake ends before the lookup returns
+    /// (HandshakeTimeout, a failure, the session disposed): honour it. A lookup that ignores it keeps
+    /// running, but gives its place in that bound back with its handshake; a listener counts it in
+    /// <see cref="DtlsListenerStatistics.PskLookupsAbandoned"/> and logs a Warning. Called
     /// on a thread-pool thread, concurrently for different clients. Set this or
     /// <see cref="PskKeyLookup"/>, not both; setting it enables the PSK cipher suites. DTLS 1.2 only
     /// (DTLS 1.3 sends the identity in the ClientHello): on a libssl that has DTLS 1.3 it needs

@@ -36,7 +36,7 @@ public sealed partial class DtlsSession
             using SafeSslSessionHandle session = SSL_get1_session(_ssl);
             if (session.IsInvalid || SSL_SESSION_is_resumable(session) != 1)
             {
-                throw new InvalidOperationException($"The session with {RemoteEndPoint} cannot be resumed: the server issued neither a session ID nor a ticket (or its cache is off), so there is nothing to export.");
+                throw new InvalidOperationException($"The session with {PeerName} cannot be resumed: the server issued neither a session ID nor a ticket (or its cache is off), so there is nothing to export.");
             }
 
             ErrorQueue.Clear();

@@ -161,7 +161,7 @@ public sealed partial class DtlsSession
     }
 
     private TimeoutException HandshakeTimedOut() =>
-        new($"The DTLS handshake with {RemoteEndPoint} did not complete within {_context.Settings.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
+        new($"The DTLS handshake with {PeerName} did not complete within {_context.Settings.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout); {Retransmissions} flights were retransmitted. "
             + (_transport.TransientErrorSummary ?? PossibleSilenceCauses));
 
     private string PossibleSilenceCauses => _context.IsServer
@@ -244,11 +244,11 @@ public sealed partial class DtlsSession
 
         if (_lastAlert is { Sent: false, Description: 20 or 51 } && (_context.Settings is DtlsClientOptions { HasPsk: true } or DtlsServerOptions { HasPskLookup: true }))
         {
-            return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
+            return new DtlsException($"The DTLS handshake with {PeerName} failed: the peer could not decrypt our Finished message, so the pre-shared keys differ", _lastAlert, errors);
         }
 
         string what = sslError == SSL_ERROR_SYSCALL ? SyscallFailure(socketError, errors) : "failed";
-        return new DtlsException($"The DTLS handshake with {RemoteEndPoint} {what}", _lastAlert, errors);
+        return new DtlsException($"The DTLS handshake with {PeerName} {what}", _lastAlert, errors);
     }
 
     /// <summary>

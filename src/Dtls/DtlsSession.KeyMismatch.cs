@@ -62,7 +62,7 @@ public sealed partial class DtlsSession
         // Epoch 0 (the top two bytes) and the next sequence number of our epoch-0 records.
         SendPlaintextAlert(AlertBadRecordMac, (ulong)(_epoch0WriteSequence + 1));
         var sent = new DtlsAlert(AlertBadRecordMac, "bad record mac", IsFatal: true, Sent: true);
-        return new DtlsException($"The DTLS handshake with {RemoteEndPoint} failed: the client's Finished message did not decrypt, so the pre-shared keys differ", sent, null);
+        return new DtlsException($"The DTLS handshake with {PeerName} failed: the client's Finished message did not decrypt, so the pre-shared keys differ", sent, null);
     }
 
     private const int AlertInternalError = 80;

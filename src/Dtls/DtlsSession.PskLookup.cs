@@ -27,6 +27,8 @@ public sealed partial class DtlsSession
     private int _pskHeldBytes;
     private CancellationTokenSource? _pskCancel;
     private PskLookupBudget? _pskBudget;
+    private int _pskPlaceHeld; // 1 while this handshake holds a place of _pskBudget (docs/architecture.md)
+    private Task? _pskLookup;
     private PskLookupResult? _pskResult;
 
     private enum PskLookupPhase
@@ -118,6 +120,11 @@ public sealed partial class DtlsSession
                 return false;
             }
 
+            if (_pskBudget is not null)
+            {
+                _pskPlaceHeld = 1;
+            }
+
             _pskPhase = PskLookupPhase.Pending;
             _pskHeld = new Queue<(byte[], int)>();
             HoldLocked(datagram);
@@ -147,7 +154,7 @@ public sealed partial class DtlsSession
         var request = new DtlsPskRequest(identity, RemoteEndPoint);
         // On the thread pool: not even the lookup's synchronous start runs on the receive loop. Never
         // skipped (CancellationToken.None): the budget's place must be given back.
-        _ = Task.Run(() => RunPskLookupAsync(request, identity, cancellation), CancellationToken.None);
+        _pskLookup = Task.Run(() => RunPskLookupAsync(request, identity, cancellation), CancellationToken.None);
     }
 
     private async Task RunPskLookupAsync(DtlsPskRequest request, byte[] identity, CancellationToken cancellation)
@@ -167,7 +174,7 @@ public sealed partial class DtlsSession
         }
         finally
         {
-            _pskBudget?.Give();
+            GivePskPlaceBack();
         }
 
         CompletePskLookup(new PskLookupResult(identity, key, error, Refused: false, 0));
@@ -262,6 +269,39 @@ public sealed partial class DtlsSession
 
         // Not inline: the application's cancellation callbacks must not run under this session's locks.
         _ = cancel?.CancelAsync();
+        if (Interlocked.Exchange(ref _pskPlaceHeld, 0) == 1)
+        {
+            // The handshake ended before its lookup: the place is the handshake's, so it is free now
+            // even if the lookup ignores its token; one still running after the grace is reported.
+            // The watch's timer starts before the place is given back (a test's clock sees it).
+            if (_pskLookup is { } lookup)
+            {
+                _ = WatchAbandonedLookupAsync(lookup, _pskBudget!);
+            }
+
+            _pskBudget!.Give();
+        }
+    }
+
+    /// <summary>The lookup returned: gives this handshake's place in the listener's lookup budget back, unless the handshake's end already did.</summary>
+    private void GivePskPlaceBack()
+    {
+        if (Interlocked.Exchange(ref _pskPlaceHeld, 0) == 1)
+        {
+            _pskBudget!.Give();
+        }
+    }
+
+    private async Task WatchAbandonedLookupAsync(Task lookup, PskLookupBudget budget)
+    {
+        try
+        {
+            await lookup.WaitAsync(PskLookupBudget.CancellationGrace, budget.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            budget.ReportAbandoned(PeerName);
+        }
     }
 
     internal static void ForgetKey(PskLookupResult result)

@@ -392,11 +392,11 @@ public sealed partial class DtlsSession
     {
         try
         {
-            _transport.Send(datagram);
+            _transport.SendFromSession(datagram);
         }
         catch (Exception e) when (e is not (SocketException or ObjectDisposedException or DtlsException))
         {
-            throw new DtlsException($"The transport under the DTLS session with {RemoteEndPoint?.ToString() ?? "its peer"} failed to send: {e.Message}", e);
+            throw new DtlsException($"The transport under the DTLS session with {PeerName} failed to send: {e.Message}", e);
         }
     }
 
@@ -505,7 +505,7 @@ public sealed partial class DtlsSession
         string socketError = SocketErrorText(sslError);
         OpenSslException errors = ErrorQueue.ToException(call);
         var failure = new DtlsException(
-            sslError == SSL_ERROR_SYSCALL ? $"The DTLS session with {RemoteEndPoint} {SyscallFailure(socketError, errors)}" : $"The DTLS session with {RemoteEndPoint} failed",
+            sslError == SSL_ERROR_SYSCALL ? $"The DTLS session with {PeerName} {SyscallFailure(socketError, errors)}" : $"The DTLS session with {PeerName} failed",
             _lastAlert,
             errors);
         _state = SessionState.Failed;

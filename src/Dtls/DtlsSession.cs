@@ -76,6 +76,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <param name="context">A client context for <see cref="ConnectAsync"/>, a server context for <see cref="AcceptAsync"/>.</param>
     /// <param name="transport">A transport that carries no other session.</param>
     /// <exception cref="ArgumentException">A client context that validates certificates has no <see cref="DtlsClientOptions.TargetHost"/>, and the transport has no IP <see cref="DtlsDatagramTransport.RemoteEndPoint"/> to check the certificate against.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The transport's <see cref="DtlsDatagramTransport.HeaderOverhead"/> is below 0, above <see cref="DtlsDatagramTransport.MaximumHeaderOverhead"/> (255), or leaves less than <see cref="DtlsDatagramTransport.MinimumDatagramPayload"/> (208) bytes of the context's <see cref="DtlsOptions.Mtu"/>; <see cref="ArgumentException.ParamName"/> is "HeaderOverhead".</exception>
     /// <exception cref="InvalidOperationException">The transport already carries a session.</exception>
     /// <exception cref="ObjectDisposedException">The context or the transport was disposed.</exception>
     public DtlsSession(DtlsContext context, DtlsDatagramTransport transport)
@@ -110,6 +111,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         try
         {
             ObjectDisposedException.ThrowIf(context.IsDisposed, context);
+            CheckHeaderOverhead(transport, context.Settings.Mtu);
             context.Handle.DangerousAddRef(ref _contextReferenced);
             _self = GCHandle.Alloc(this);
             DtlsDiagnostics.CallbackHandleAllocated();
@@ -244,6 +246,26 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     internal string? ExpectedHost { get; private set; }
 
     internal int HeaderOverhead => _transport.HeaderOverhead;
+
+    /// <summary>
+    /// A transport's header overhead must leave a datagram OpenSSL can work with: 0 to
+    /// <paramref name="mtu"/> minus <see cref="DtlsDatagramTransport.MinimumDatagramPayload"/>, and at
+    /// most <see cref="DtlsDatagramTransport.MaximumHeaderOverhead"/> (see there: OpenSSL's unsigned minimum MTU).
+    /// </summary>
+    private static void CheckHeaderOverhead(DtlsDatagramTransport transport, int mtu)
+    {
+        int overhead = transport.HeaderOverhead;
+        int max = Math.Min(mtu - DtlsDatagramTransport.MinimumDatagramPayload, DtlsDatagramTransport.MaximumHeaderOverhead);
+        if (overhead < 0 || overhead > max)
+        {
+            throw SettingErrors.OutOfRange(nameof(DtlsDatagramTransport.HeaderOverhead), overhead,
+                $"HeaderOverhead of {transport.GetType().Name} must be between 0 and {max} bytes with Mtu {mtu}: at most {DtlsDatagramTransport.MaximumHeaderOverhead} (OpenSSL's 256-byte minimum link MTU is reduced by it), "
+                + $"and leaving at least {DtlsDatagramTransport.MinimumDatagramPayload} bytes of Mtu for the datagram (the minimum link MTU less IPv6 and UDP headers).");
+        }
+    }
+
+    /// <summary>The peer as messages name it: its address, or the transport's kind where it has none (<see cref="DtlsDatagramTransport.PeerName"/>).</summary>
+    internal string PeerName => _transport.PeerName;
 
     long IDtlsTimerTarget.TimerDue => Interlocked.Read(ref _timerDue);
 
@@ -468,7 +490,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         if (_callbackException is null)
         {
             // One Warning per failure that ends the call, not one per later callback of that call.
-            SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, RemoteEndPoint, e);
+            SessionLog.CallbackFailed(Telemetry.SessionLogger, callback, PeerName, e);
         }
 
         _callbackException ??= wrapped ?? new DtlsException($"The {callback} callback threw {e.GetType().Name}: {e.Message}", e);
@@ -500,7 +522,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
 
     /// <summary>A socket failure as this library reports it: a <see cref="DtlsException"/> whose inner exception is the socket's.</summary>
     internal DtlsException TransportFailure(SocketException e) =>
-        new($"The DTLS session with {RemoteEndPoint} failed on the socket: {e.Message} ({e.SocketErrorCode})", e);
+        new($"The DTLS session with {PeerName} failed on the socket: {e.Message} ({e.SocketErrorCode})", e);
 
     internal void RecordAlert(int value, bool sent)
     {

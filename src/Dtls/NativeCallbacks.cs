@@ -266,7 +266,7 @@ internal static unsafe class NativeCallbacks
             if (result.Refused)
             {
                 session.StoreCallbackException(new DtlsException(
-                    $"The DTLS handshake with {session.RemoteEndPoint} was refused: {result.Limit} PSK key lookups were already in flight (DtlsListenerOptions.MaxPendingPskLookups)."));
+                    $"The DTLS handshake with {session.PeerName} was refused: {result.Limit} PSK key lookups were already in flight (DtlsListenerOptions.MaxPendingPskLookups)."));
                 // statem_srvr.c (tls_process_cke_psk_preamble): a length above PSK_MAX_PSK_LEN is a
                 // fatal internal_error alert, not unknown_psk_identity: the client's identity may be fine.
                 return maxPskLength + 1;

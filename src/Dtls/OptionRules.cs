@@ -240,7 +240,7 @@ internal static class OptionRules
 
         if (s.PskIdentityHint is not null && !psk)
         {
-            throw SettingErrors.Invalid(nameof(s.PskIdentityHint), "PskIdentityHint is sent only with PSK suites; set PskKeyLookup too, or remove it.");
+            throw SettingErrors.Invalid(nameof(s.PskIdentityHint), "PskIdentityHint is sent only with PSK suites; set PskKeyLookup or PskKeyLookupAsync too, or remove it.");
         }
 
         bool asksForCertificate = s.RequireClientCertificate || s.RequestClientCertificate;

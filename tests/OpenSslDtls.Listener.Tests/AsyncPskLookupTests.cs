@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -287,27 +288,77 @@ public class AsyncPskLookupTests
         Assert.That(async () => await connect, Throws.InstanceOf<Exception>(), "the client gets no answer: the server dropped the handshake");
     }
 
-    /// <summary>Keeps every formatted log line, of every category it makes a logger for.</summary>
-    private sealed class LineLogger : ILogger, ILoggerFactory
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Lookups_that_ignore_cancellation_give_their_places_back_when_their_handshakes_time_out_and_are_counted_and_logged([Values(1, 3)] int hung, CancellationToken ct)
     {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public string[] Lines => [.. _lines];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
-
-        public void Dispose()
+        // The listener's clock is a FakeTimeProvider: HandshakeTimeout and the abandonment grace pass when the test says.
+        var clock = new FakeTimeProvider();
+        var logger = new LineLogger();
+        var never = new TaskCompletionSource<ReadOnlyMemory<byte>?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int started = 0;
+        DtlsListenerOptions options = Options(new DtlsServerOptions
         {
+            HandshakeTimeout = TimeSpan.FromSeconds(30),
+            MaximumProtocol = DtlsProtocolVersion.Dtls12,
+            // A store call that hangs and ignores its token (a driver without cancellation).
+            PskKeyLookupAsync = (request, token) =>
+            {
+                if (request.IdentityText?.StartsWith("hung", StringComparison.Ordinal) == true)
+                {
+                    Interlocked.Increment(ref started);
+                    return new ValueTask<ReadOnlyMemory<byte>?>(never.Task);
+                }
+
+                return ValueTask.FromResult<ReadOnlyMemory<byte>?>(Key);
+            },
+        });
+        options.MaxPendingPskLookups = hung; // the hung lookups fill the bound
+        options.TimeProvider = clock;
+        options.LoggerFactory = logger;
+        await using DtlsListener listener = DtlsListener.Listen(options);
+        await using EchoServer echo = EchoServer.Start(listener);
+
+        var hungClients = new List<(DtlsContext Context, Task<Client> Connect)>();
+        for (int i = 0; i < hung; i++)
+        {
+            DtlsContext context = new(new DtlsClientOptions { PskIdentityText = $"hung-{i}", PskKey = Key, AllowSessionResumption = false, HandshakeTimeout = TimeSpan.FromSeconds(5) });
+            hungClients.Add((context, ConnectAsync(listener, context, ct)));
+            int expected = i + 1;
+            Assert.That(await WaitUntilAsync(() => Volatile.Read(ref started) == expected, PeerTimeout, ct), Is.True, listener.Statistics.ToString());
         }
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _lines.Enqueue(formatter(state, exception));
+        Assert.That(listener.Statistics.PskLookupsInFlight, Is.EqualTo(hung), listener.Statistics.ToString());
+
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.That(await WaitUntilAsync(() => listener.Statistics is { PskLookupsInFlight: 0 } s && s.HandshakesTimedOut == hung, PeerTimeout, ct), Is.True, "the places went back with the handshakes\n" + listener.Statistics);
+        Assert.That(listener.Statistics.PskLookupsAbandoned, Is.Zero, "within the grace");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(await WaitUntilAsync(() => listener.Statistics.PskLookupsAbandoned == hung, PeerTimeout, ct), Is.True, listener.Statistics.ToString());
+
+        // Later clients are served: openssl s_client and ours.
+        await using (PeerProcess sClient = StartSClient(listener, "fast-openssl"))
+        {
+            await SClientEchoAsync(sClient, "served-after-the-hung-lookups");
+        }
+
+        await OurClientEchoAsync(listener, "fast-ours", ct);
+
+        (string Category, LogLevel Level, int EventId, string Line)[] warnings = [.. logger.Entries.Where(e => e.Level == LogLevel.Warning && e.Line.Contains("PskKeyLookupAsync", StringComparison.Ordinal))];
+        Assert.Multiple(() =>
+        {
+            Assert.That(never.Task.IsCompleted, Is.False, "the hung lookups are still running");
+            Assert.That(listener.Statistics.RefusedOverPskLookupLimit, Is.Zero, listener.Statistics.ToString());
+            Assert.That(listener.Statistics.HandshakesCompleted, Is.EqualTo(2));
+            Assert.That(listener.Statistics.PskLookupsInFlight, Is.Zero);
+            Assert.That(warnings, Is.Not.Empty, string.Join("\n", logger.Lines));
+            Assert.That(warnings.Select(w => w.Line), Has.All.Contain("ignores its CancellationToken").And.All.Contain("127.0.0.1"));
+        });
+
+        foreach ((DtlsContext context, Task<Client> connect) in hungClients)
+        {
+            Assert.That(async () => (await connect).Dispose(), Throws.InstanceOf<Exception>(), "no key: the hung handshakes never completed");
+            context.Dispose();
+        }
     }
 }

@@ -1,5 +1,8 @@
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSslDtls.Listener.Tests.Support;
@@ -88,5 +91,47 @@ public class CertificateRenewalTests
                 Assert.That(listener.Statistics.HandshakesCompleted, Is.EqualTo(5), listener.Statistics.ToString());
             });
         }
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task After_a_renewal_handshakes_keep_the_listeners_meter_factory_logger_factory_and_clock(CancellationToken ct)
+    {
+        // The listener's clock is a FakeTimeProvider: the renewed settings' HandshakeTimeout passes when the test says.
+        var clock = new FakeTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var durations = new MetricCollector<double>(meters, DtlsMetrics.MeterName, DtlsMetrics.ServerHandshakeDuration);
+        var logger = new LineLogger();
+        DtlsListenerOptions options = Options(ServerWith(CreateCertificate("old.localhost")));
+        options.MeterFactory = meters;
+        options.LoggerFactory = logger;
+        options.TimeProvider = clock;
+        await using DtlsListener listener = DtlsListener.Listen(options);
+        await using EchoServer echo = EchoServer.Start(listener);
+
+        listener.UpdateServerOptions(ServerWith(CreateCertificate("renewed.localhost")));
+
+        (PeerProcess peer, string name) = await SClientAsync(listener);
+        await using (peer)
+        {
+            await SClientEchoAsync(peer, "measured-after-the-renewal");
+        }
+
+        string report = $"{listener.Statistics}\n{string.Join("\n", logger.Lines)}";
+        Assert.That(await WaitUntilAsync(() => durations.GetMeasurementSnapshot().Count == 1, TimeSpan.FromSeconds(5), ct), Is.True, "s_client's handshake on the listener's meter factory\n" + report);
+        Assert.Multiple(() =>
+        {
+            Assert.That(name, Is.EqualTo("renewed.localhost"));
+            Assert.That(logger.Entries.Count(e => e.Category == "OpenSsl.Dtls.DtlsSession" && e.EventId == 200), Is.EqualTo(1), "the handshake's completion logged by the listener's logger factory\n" + report);
+        });
+
+        // A handshake that stalls after the cookie ends at the renewed HandshakeTimeout of the listener's clock.
+        using Socket raw = RawSocket();
+        byte[] cookie = await RawDtls.GetCookieAsync(raw, listener.LocalEndPoint, ct);
+        await raw.SendToAsync(RawDtls.WithCookie(await RawDtls.ClientHelloAsync(), cookie), listener.LocalEndPoint, ct);
+        Assert.That(RawDtls.IsHandshake(await ReceiveAsync(raw, TimeSpan.FromSeconds(5), ct), RawDtls.HandshakeServerHello), Is.True);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.That(await WaitUntilAsync(() => listener.Statistics.HandshakesTimedOut == 1, TimeSpan.FromSeconds(5), ct), Is.True, "timed out on the FakeTimeProvider\n" + listener.Statistics);
+        Assert.That(durations.GetMeasurementSnapshot().Count(m => m.Tags.ContainsKey("error.type")), Is.EqualTo(1), "the timeout measured too");
     }
 }

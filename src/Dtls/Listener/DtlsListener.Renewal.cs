@@ -11,7 +11,9 @@ public sealed partial class DtlsListener
     /// the last of them). The new options are validated first, exactly as
     /// <see cref="Listen"/> validates <see cref="DtlsListenerOptions.ServerOptions"/>, and copied; on
     /// any error nothing changes. The listener's own limits (<see cref="DtlsListenerOptions"/>) are
-    /// not part of it. Session tickets issued before the call keep resuming: the new settings take
+    /// not part of it, and neither are its <see cref="DtlsListenerOptions.LoggerFactory"/>,
+    /// <see cref="DtlsListenerOptions.MeterFactory"/> and <see cref="DtlsListenerOptions.TimeProvider"/>,
+    /// which the new settings' handshakes keep using. Session tickets issued before the call keep resuming: the new settings take
     /// over the ticket keys (see <see cref="DtlsServerOptions.SessionTicketKeys"/>; if the new options
     /// give other keys, the previous ones keep decrypting for one rotation, as
     /// <see cref="UpdateSessionTicketKeys"/> does). Sessions cached by ID are not carried over: such a
@@ -26,11 +28,10 @@ public sealed partial class DtlsListener
     {
         ArgumentNullException.ThrowIfNull(serverOptions);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var context = new DtlsContext(serverOptions);
+        // Made as Listen makes its context: with the listener's loggers, meters and clock.
+        DtlsContext context = CreateServerContext(_options, serverOptions);
         try
         {
-            EnableCookieCallbacks(context);
-            ReduceBuffers(context);
             // Tickets issued under the replaced context keep resuming (docs/deployment.md, rotation).
             context.ContinueTicketsOf(Volatile.Read(ref _context));
         }

@@ -86,7 +86,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         _idleTicks = options.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : Telemetry.Ticks(options.IdleTimeout);
         Cookies = new CookieAuthority(options.CookieSecret.Span, options.CookieSecretRotation, options.CookieLifetime, Telemetry.Time);
         _pendingHandshakes = new PendingHandshakeTable(options, Telemetry);
-        _pskLookups = new PskLookupBudget(options.MaxPendingPskLookups);
+        _pskLookups = new PskLookupBudget(options.MaxPendingPskLookups, _logger, Telemetry.Time);
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         _tags = new TagList
         {
@@ -144,6 +144,7 @@ public sealed partial class DtlsListener : IAsyncDisposable
         SendErrors = Interlocked.Read(ref _sendErrors),
         PskLookupsInFlight = _pskLookups.InFlight,
         RefusedOverPskLookupLimit = _pskLookups.Refused,
+        PskLookupsAbandoned = _pskLookups.Abandoned,
     };
 
     internal CookieAuthority Cookies { get; }
@@ -167,12 +168,10 @@ public sealed partial class DtlsListener : IAsyncDisposable
         // options object afterwards changes nothing here (docs/architecture.md, options are snapshotted).
         options = options.Snapshot();
         IPEndPoint local = Validate(options);
-        var context = new DtlsContext(options.ServerOptions, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
+        DtlsContext context = CreateServerContext(options, options.ServerOptions);
         Socket[]? sockets = null;
         try
         {
-            EnableCookieCallbacks(context);
-            ReduceBuffers(context);
             sockets = ListenerSockets.Open(local, options.ReceiveLoops);
             return new DtlsListener(options, context, sockets);
         }
@@ -186,6 +185,29 @@ public sealed partial class DtlsListener : IAsyncDisposable
                 }
             }
 
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The one way a listener makes a server context, for <see cref="Listen"/> and
+    /// <see cref="UpdateServerOptions"/> alike: <paramref name="serverOptions"/> with the listener's
+    /// <see cref="DtlsListenerOptions.LoggerFactory"/>, <see cref="DtlsListenerOptions.MeterFactory"/>
+    /// and <see cref="DtlsListenerOptions.TimeProvider"/>, its cookie callbacks and reduced buffers.
+    /// </summary>
+    /// <exception cref="ArgumentException">A server option is invalid (nothing is left to dispose).</exception>
+    private static DtlsContext CreateServerContext(DtlsListenerOptions listenerOptions, DtlsServerOptions serverOptions)
+    {
+        var context = new DtlsContext(serverOptions, listenerOptions.LoggerFactory, listenerOptions.MeterFactory, listenerOptions.TimeProvider);
+        try
+        {
+            EnableCookieCallbacks(context);
+            ReduceBuffers(context);
+            return context;
+        }
+        catch
+        {
             context.Dispose();
             throw;
         }

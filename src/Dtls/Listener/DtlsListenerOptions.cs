@@ -72,7 +72,10 @@ public sealed partial class DtlsListenerOptions
     /// completes. A handshake whose lookup would exceed it is refused at once with a fatal
     /// internal_error alert (not unknown_psk_identity: its identity may be valid), counted in
     /// <see cref="DtlsListenerStatistics.RefusedOverPskLookupLimit"/> and logged as a refused handshake
-    /// that names this setting; the client may retry. At least 1; default 64. Unused without
+    /// that names this setting; the client may retry. A place belongs to the handshake: it is given
+    /// back when the lookup returns or when the handshake ends first (timed out, failed, disposed),
+    /// even if the lookup ignores its cancellation and never returns; such lookups are counted in
+    /// <see cref="DtlsListenerStatistics.PskLookupsAbandoned"/> and logged as a Warning. At least 1; default 64. Unused without
     /// <see cref="DtlsServerOptions.PskKeyLookupAsync"/>.
     /// </summary>
     public int MaxPendingPskLookups { get; set; } = 64;

@@ -92,8 +92,21 @@ public sealed record DtlsListenerStatistics
     /// <summary>Handshake flights the listener's sessions retransmitted.</summary>
     public long Retransmissions { get; init; }
 
-    /// <summary><see cref="DtlsServerOptions.PskKeyLookupAsync"/> lookups running now (each holds its client's ClientKeyExchange), within <see cref="DtlsListenerOptions.MaxPendingPskLookups"/>.</summary>
+    /// <summary>
+    /// <see cref="DtlsServerOptions.PskKeyLookupAsync"/> lookups running now for a handshake still in
+    /// progress (each holds its client's ClientKeyExchange), within <see cref="DtlsListenerOptions.MaxPendingPskLookups"/>.
+    /// A lookup whose handshake ended (timed out, failed, disposed) no longer counts here, even if it is still running.
+    /// </summary>
     public int PskLookupsInFlight { get; init; }
+
+    /// <summary>
+    /// <see cref="DtlsServerOptions.PskKeyLookupAsync"/> lookups that were still running 1 second after
+    /// their handshake ended and cancelled their token: lookups that ignore cancellation (each one is
+    /// also logged as a Warning, at most one line a second). They no longer hold a
+    /// <see cref="DtlsListenerOptions.MaxPendingPskLookups"/> place, but still hold whatever the
+    /// application's store holds: fix the store so that it honours its <see cref="CancellationToken"/>.
+    /// </summary>
+    public long PskLookupsAbandoned { get; init; }
 
     /// <summary>Handshakes refused with an internal_error alert because <see cref="DtlsListenerOptions.MaxPendingPskLookups"/> key lookups were already in flight; also counted in <see cref="HandshakesFailed"/>.</summary>
     public long RefusedOverPskLookupLimit { get; init; }

@@ -40,6 +40,9 @@ internal static partial class ListenerLog
     [LoggerMessage(EventId = 21, Level = LogLevel.Trace, Message = "DTLS listener dropped a datagram ({Reason})")]
     public static partial void Dropped(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "The PskKeyLookupAsync lookup for {Peer} was still running {Seconds:0.#} s after its handshake ended and cancelled it: it ignores its CancellationToken. Its MaxPendingPskLookups place was given back; {Total} such lookup(s) so far (DtlsListenerStatistics.PskLookupsAbandoned)")]
+    public static partial void PskLookupAbandoned(ILogger logger, string peer, double seconds, long total);
+
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "DTLS listener receive on {LocalEndPoint} failed; the loop goes on")]
     public static partial void ReceiveFailed(ILogger logger, EndPoint? localEndPoint, Exception exception);
 

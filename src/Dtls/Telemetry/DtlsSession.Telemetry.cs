@@ -94,13 +94,13 @@ public sealed partial class DtlsSession
             tags.Add("tls.protocol.version", ProtocolVersionNumber(NegotiatedProtocol));
             _countedActive = true;
             (_context.IsServer ? instruments.ServerActiveSessions : instruments.ClientActiveSessions).Add(1, _tags);
-            SessionLog.HandshakeCompleted(Telemetry.SessionLogger, Role, RemoteEndPoint, elapsed.TotalMilliseconds, ProtocolVersion, CipherSuite, IsResumed);
+            SessionLog.HandshakeCompleted(Telemetry.SessionLogger, Role, PeerName, elapsed.TotalMilliseconds, ProtocolVersion, CipherSuite, IsResumed);
         }
         else
         {
             errorType = _abortErrorType ?? ErrorType(failure);
             tags.Add("error.type", errorType);
-            SessionLog.HandshakeFailed(Telemetry.SessionLogger, Role, RemoteEndPoint, elapsed.TotalMilliseconds, errorType, failure);
+            SessionLog.HandshakeFailed(Telemetry.SessionLogger, Role, PeerName, elapsed.TotalMilliseconds, errorType, failure);
         }
 
         (_context.IsServer ? instruments.ServerHandshakeDuration : instruments.ClientHandshakeDuration).Record(elapsed.TotalSeconds, tags);
@@ -149,7 +149,7 @@ public sealed partial class DtlsSession
     }
 
     private void LogAlert(DtlsAlert alert) =>
-        SessionLog.Alert(Telemetry.SessionLogger, alert.IsFatal ? "fatal" : "warning", alert.Name, alert.Description, alert.Sent ? "sent to" : "received from", RemoteEndPoint);
+        SessionLog.Alert(Telemetry.SessionLogger, alert.IsFatal ? "fatal" : "warning", alert.Name, alert.Description, alert.Sent ? "sent to" : "received from", PeerName);
 
     /// <summary>
     /// The listener ends a handshake for its own reason (evicted, superseded, stopping):

@@ -32,7 +32,8 @@ namespace OpenSsl.Dtls;
 /// send, the thread delivering a datagram, the retransmission timer), one call at a time, while the
 /// session holds its lock; it must not block for long and must never call <see cref="Deliver"/> of
 /// the same transport (or of a transport whose session may be sending to this one) on the same
-/// stack, since that would re-enter OpenSSL. Queue the datagram instead, as
+/// stack, since that would re-enter OpenSSL: such a <see cref="Deliver"/> throws
+/// <see cref="InvalidOperationException"/>, which fails the sending call. Queue the datagram instead, as
 /// <see cref="InMemoryDtlsTransport"/> does. <see cref="Deliver"/> and <see cref="ReportClosed"/> may
 /// be called from any thread, one call at a time per transport (a receive loop).
 /// </para>
@@ -41,6 +42,25 @@ public abstract class DtlsDatagramTransport : IDisposable
 {
     /// <summary>IP and UDP header bytes of one IPv4 datagram (20 + 8): the default <see cref="HeaderOverhead"/>.</summary>
     public const int Ipv4UdpHeaderOverhead = 28;
+
+    /// <summary>
+    /// The smallest datagram payload a session accepts, in bytes (208): OpenSSL's minimum link MTU (256,
+    /// <c>DTLS_set_link_mtu(3)</c>) less IPv6 and UDP headers (48). <see cref="HeaderOverhead"/> must
+    /// be between 0 and <see cref="DtlsOptions.Mtu"/> minus this.
+    /// </summary>
+    public const int MinimumDatagramPayload = 208;
+
+    /// <summary>
+    /// The largest <see cref="HeaderOverhead"/> a session accepts, in bytes (255): OpenSSL computes its
+    /// smallest usable MTU as 256 minus the BIO's overhead in unsigned arithmetic (<c>dtls1_min_mtu</c>,
+    /// ssl/d1_lib.c), so a larger overhead makes every handshake fail without an error.
+    /// </summary>
+    public const int MaximumHeaderOverhead = 255;
+
+    // How many transports' Send calls are on this thread's stack: Deliver from inside one would re-enter
+    // OpenSSL (this session's, or a peer session's that then sends back) until the stack overflows.
+    [ThreadStatic]
+    private static int t_sendDepth;
 
     private DtlsSession? _session;
     private DtlsException? _closed;
@@ -63,11 +83,20 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// <see cref="DtlsOptions.Mtu"/> minus this many bytes, and tells OpenSSL the same
     /// (<c>BIO_CTRL_DGRAM_GET_MTU_OVERHEAD</c>). Default: <see cref="Ipv4UdpHeaderOverhead"/> (28).
     /// Read when the session is created and on every send; it must stay the same for the session's life.
+    /// From 0 to <see cref="DtlsOptions.Mtu"/> minus <see cref="MinimumDatagramPayload"/>, and at most
+    /// <see cref="MaximumHeaderOverhead"/>: the session's
+    /// constructor throws <see cref="ArgumentOutOfRangeException"/> (ParamName "HeaderOverhead") otherwise.
     /// </summary>
     public virtual int HeaderOverhead => Ipv4UdpHeaderOverhead;
 
     /// <summary>True once <see cref="ReportClosed"/> was called or the transport was disposed.</summary>
     public bool IsClosed => Volatile.Read(ref _closed) is not null || Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>
+    /// The peer as every exception and log message names it: <see cref="RemoteEndPoint"/>, or where
+    /// the transport has none, "the peer over" and the transport's type name (never an empty name).
+    /// </summary>
+    internal string PeerName => RemoteEndPoint?.ToString() ?? $"the peer over {GetType().Name}";
 
     /// <summary>The session this transport carries, or null before one is created on it and after it was disposed.</summary>
     internal DtlsSession? Session => Volatile.Read(ref _session);
@@ -100,8 +129,22 @@ public abstract class DtlsDatagramTransport : IDisposable
     /// </summary>
     /// <param name="datagram">Exactly one datagram as received (for WebRTC: one whose first byte is 20 to 63, RFC 7983 §7).</param>
     /// <returns>True while the session takes datagrams; false once it has failed or was disposed, or if no session was created on this transport: stop delivering then.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// Called on a thread that is inside a transport's <see cref="Send"/> (this one's, or any other's:
+    /// two sessions joined by a synchronous pipe), which would re-enter OpenSSL without end. Thrown
+    /// inside <see cref="Send"/>, it fails the sending session's call with a <see cref="DtlsException"/>
+    /// holding it. Queue the datagram and deliver it from another thread, as <see cref="InMemoryDtlsTransport"/> does.
+    /// </exception>
     public bool Deliver(ReadOnlySpan<byte> datagram)
     {
+        if (t_sendDepth != 0)
+        {
+            throw new InvalidOperationException(
+                $"{GetType().Name}.Deliver was called from inside a DtlsDatagramTransport.Send on the same thread, which would re-enter the "
+                + "DTLS session (and overflow the stack through a synchronous pipe between two sessions). Queue the datagram in Send and "
+                + "deliver it from another thread (a receive loop), as InMemoryDtlsTransport does.");
+        }
+
         DtlsSession? session = Session;
         return session is not null && Volatile.Read(ref _closed) is null && session.ProcessDatagram(datagram);
     }
@@ -118,12 +161,13 @@ public abstract class DtlsDatagramTransport : IDisposable
     {
         var closed = error as DtlsException ?? new DtlsException(
             error is null
-                ? $"The transport under the DTLS session with {Describe(RemoteEndPoint)} was closed: no more datagrams can arrive."
-                : $"The transport under the DTLS session with {Describe(RemoteEndPoint)} failed: {error.Message}",
+                ? $"The transport under the DTLS session with {PeerName} was closed: no more datagrams can arrive."
+                : $"The transport under the DTLS session with {PeerName} failed: {error.Message}",
             error);
         if (Interlocked.CompareExchange(ref _closed, closed, null) is null)
         {
             Session?.OnTransportClosed(closed);
+            OnReportedClosed();
         }
     }
 
@@ -184,13 +228,31 @@ public abstract class DtlsDatagramTransport : IDisposable
     {
     }
 
+    /// <summary>Called once, by the first <see cref="ReportClosed"/>: a derived transport that joins two ends tells the other (<see cref="InMemoryDtlsTransport"/>).</summary>
+    internal virtual void OnReportedClosed()
+    {
+    }
+
     /// <summary>Called under the session's lock when its handshake starts: from now on, delivered datagrams are processed.</summary>
     internal virtual void OnHandshakeStarted()
     {
     }
 
+    /// <summary>The session's one way to send: <see cref="Send"/>, marked on this thread so that <see cref="Deliver"/> from inside it is refused.</summary>
+    internal void SendFromSession(ReadOnlySpan<byte> datagram)
+    {
+        t_sendDepth++;
+        try
+        {
+            Send(datagram);
+        }
+        finally
+        {
+            t_sendDepth--;
+        }
+    }
+
     /// <summary>Forgets the session (it was released): later deliveries return false.</summary>
     internal void Detach() => Volatile.Write(ref _session, null);
 
-    private static string Describe(EndPoint? endpoint) => endpoint?.ToString() ?? "its peer";
 }

@@ -19,9 +19,11 @@ namespace OpenSsl.Dtls;
 /// </para>
 /// <para>
 /// Like UDP, a full inbox drops the datagram (counted in <see cref="DroppedDatagrams"/>), and so
-/// does a disposed peer; DTLS retransmits lost handshake flights. Disposing one side does not tell
-/// the other: its session learns of the end from close_notify, or call <see cref="DtlsDatagramTransport.ReportClosed"/>
-/// on it. <see cref="DtlsDatagramTransport.RemoteEndPoint"/> is null, so a client that validates
+/// does a disposed peer; DTLS retransmits lost handshake flights. Like a socket pair, disposing one
+/// side (or calling <see cref="DtlsDatagramTransport.ReportClosed"/> on it) closes the other: once the
+/// other side has delivered the datagrams already sent to it (a close_notify among them), it reports
+/// itself closed, so that a handshake waiting there fails at once with a <see cref="DtlsException"/>
+/// instead of at its HandshakeTimeout. <see cref="DtlsDatagramTransport.RemoteEndPoint"/> is null, so a client that validates
 /// certificates must set <see cref="DtlsClientOptions.TargetHost"/>.
 /// </para>
 /// </remarks>
@@ -114,11 +116,15 @@ public sealed class InMemoryDtlsTransport : DtlsDatagramTransport
         }
     }
 
-    /// <summary>Stops accepting datagrams and returns those still queued to the pool.</summary>
+    /// <summary>Nothing more will come from this side: the peer's inbox is completed, so the peer reports itself closed once it has delivered what is queued.</summary>
+    internal override void OnReportedClosed() => _peer._inbox.Writer.TryComplete();
+
+    /// <summary>Stops accepting datagrams, returns those still queued to the pool, and closes the peer (see the remarks).</summary>
     /// <param name="disposing">True when called from <see cref="DtlsDatagramTransport.Dispose()"/>.</param>
     protected override void Dispose(bool disposing)
     {
         _inbox.Writer.TryComplete();
+        _peer._inbox.Writer.TryComplete();
         Drain();
         base.Dispose(disposing);
     }
@@ -149,6 +155,10 @@ public sealed class InMemoryDtlsTransport : DtlsDatagramTransport
                 }
             }
         }
+
+        // The inbox was completed: the peer was disposed or reported closed (or this side was
+        // disposed). As with a socket whose other end closed, nothing more can arrive.
+        ReportClosed();
     }
 
     private void Drain()

@@ -322,9 +322,25 @@ public sealed class ContextValidationTests : DtlsFixture
     }
 
     [Test]
-    public void Psk_hint_without_psk_names_PskIdentityHint()
+    public void Psk_hint_without_psk_names_PskIdentityHint_and_both_key_stores()
     {
-        AssertNamesSetting(() => new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, PskIdentityHint = "hint" }).Dispose(), nameof(DtlsServerOptions.PskIdentityHint), nameof(DtlsServerOptions.PskKeyLookup));
+        AssertNamesSetting(() => new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.Server, PskIdentityHint = "hint" }).Dispose(), nameof(DtlsServerOptions.PskIdentityHint), nameof(DtlsServerOptions.PskKeyLookup) + " ", nameof(DtlsServerOptions.PskKeyLookupAsync));
+    }
+
+    [Test]
+    public void Psk_hint_with_either_key_store_is_accepted()
+    {
+        byte[] key = new byte[16];
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => new DtlsContext(new DtlsServerOptions { PskIdentityHint = "hint", PskKeyLookup = _ => key }).Dispose(), Throws.Nothing);
+            Assert.That(() => new DtlsContext(new DtlsServerOptions
+            {
+                PskIdentityHint = "hint",
+                PskKeyLookupAsync = (_, _) => ValueTask.FromResult<ReadOnlyMemory<byte>?>(key),
+                MaximumProtocol = DtlsProtocolVersion.Dtls12,
+            }).Dispose(), Throws.Nothing);
+        });
     }
 
     [TestCase(true)]
@@ -414,7 +430,7 @@ public sealed class ContextValidationTests : DtlsFixture
             Assert.That(() => new DtlsContext(new DtlsServerOptions { PskKeyLookup = _ => key, CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256" }),
                 Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("no pre-shared-key suite"));
             Assert.That(() => new DtlsContext(new DtlsServerOptions { Certificate = DtlsTestCertificates.EcdsaSelfSigned, CipherList = "PSK-AES128-CCM8" }),
-                Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("no PskKeyLookup"));
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("neither PskKeyLookup nor PskKeyLookupAsync"));
             Assert.That(() => new DtlsContext(new DtlsClientOptions { CipherList = "PSK-AES128-GCM-SHA256" }),
                 Throws.ArgumentException.With.Property("ParamName").EqualTo("CipherList").And.Message.Contains("no PskKey"));
             Assert.That(() => new DtlsContext(new DtlsClientOptions { PskIdentityText = "d", PskKey = key, CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256" }),
