@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace OpenSsl.Dtls;
 
@@ -73,54 +73,127 @@ internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
 
     internal override void OnAttached(DtlsSession session) => _ = ReceiveLoopAsync(session);
 
+    /// <summary>
+    /// The receive buffer's size: the largest datagram a DTLS peer sends us, one record of 13 header
+    /// bytes and at most 2^14 + 2048 bytes of ciphertext (RFC 6347 §4.1, RFC 5246 §6.2.3), plus one
+    /// byte that only a larger datagram reaches. OpenSSL's own datagram reads stop short of this
+    /// (its read buffer is 2^14 plus 320 bytes of overhead and the header, ssl3_setup_read_buffer in
+    /// ssl/record/ssl3_buffer.c), so nothing OpenSSL could use is lost. 64 KiB per session before:
+    /// a client that holds many sessions paid that for each (docs/benchmarks.md).
+    /// </summary>
+    internal const int ReceiveBufferSize = 13 + 16384 + 2048 + 1;
+
     private async Task ReceiveLoopAsync(DtlsSession session)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(65536);
-        try
+        // Exactly sized and not pooled: ArrayPool would hand out its 32 KiB bucket, and keeps only a
+        // few arrays per core, so that held sessions would each allocate one anyway.
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
+        while (true)
         {
-            while (!_stop.IsCancellationRequested)
+            ValueTask<int> receive;
+            try
             {
-                int received;
-                try
-                {
-                    received = await _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (IsTransient(e.SocketErrorCode))
-                {
-                    NoteTransient(e.SocketErrorCode);
-                    continue;
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
-                {
-                    continue; // Windows: a datagram larger than the buffer; no DTLS record is that large.
-                }
+#pragma warning disable CA2012 // Consumed once: its completion is awaited, then its result read at most once.
+                receive = _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+#pragma warning restore CA2012
+            }
+            catch (ObjectDisposedException e)
+            {
+                StopOnDisposedSocket(session, e);
+                return;
+            }
 
-                if (!Deliver(buffer.AsSpan(0, received)))
-                {
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ObjectDisposedException e)
-        {
-            if (!_stop.IsCancellationRequested)
+            if (!receive.IsCompleted)
             {
-                // Not our Dispose: the caller disposed the socket under a live session, whose waiting
-                // receives must end rather than wait for datagrams that can no longer come.
-                session.OnTransportFailed(SocketDisposedFirst(e));
+                await new Completion(receive);
+            }
+
+            // Our Dispose cancels the receive (or closes the socket under it): it ends here, without
+            // the exception that reading the result would throw (one per session, docs/benchmarks.md).
+            // Only our flag tells: the socket's ValueTask may report a cancelled receive as succeeded.
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            int received;
+            try
+            {
+                received = receive.Result;
+            }
+            catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+            {
+                NoteTransient(e.SocketErrorCode);
+                continue;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
+            {
+                received = buffer.Length; // Windows: a datagram larger than the buffer, cut.
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+            {
+                // The application disposed the socket under a live session (Linux aborts the receive).
+                StopOnDisposedSocket(session, new ObjectDisposedException(nameof(Socket), e.Message));
+                return;
+            }
+            catch (ObjectDisposedException e)
+            {
+                StopOnDisposedSocket(session, e);
+                return;
+            }
+            catch (SocketException e)
+            {
+                ReportClosed(session.TransportFailure(e)); // a DtlsException holding the socket's error
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return; // cancelled by our Dispose between the check above and here
+            }
+
+            if (received == buffer.Length)
+            {
+                // Larger than any DTLS datagram, so the kernel cut it (Linux reports no MSG_TRUNC to a
+                // plain recv): a cut record must not reach OpenSSL. Dropped and counted as forged.
+                session.CountRejectedDatagram();
+                continue;
+            }
+
+            if (!Deliver(buffer.AsSpan(0, received)))
+            {
+                return;
             }
         }
-        catch (SocketException e)
+    }
+
+    private void StopOnDisposedSocket(DtlsSession session, ObjectDisposedException e)
+    {
+        if (!_stop.IsCancellationRequested)
         {
-            ReportClosed(session.TransportFailure(e)); // a DtlsException holding the socket's error
+            // Not our Dispose: the caller disposed the socket under a live session, whose waiting
+            // receives must end rather than wait for datagrams that can no longer come.
+            session.OnTransportFailed(SocketDisposedFirst(e));
         }
-        finally
+    }
+
+    /// <summary>
+    /// Awaits a receive's completion without reading its result, so that a receive our Dispose
+    /// cancelled ends the loop without throwing. Allocates nothing: the loop's state machine caches
+    /// its continuation.
+    /// </summary>
+    private readonly struct Completion(ValueTask<int> receive) : ICriticalNotifyCompletion
+    {
+        public Completion GetAwaiter() => this;
+
+        public bool IsCompleted => receive.IsCompleted;
+
+        public void GetResult()
         {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        public void OnCompleted(Action continuation) => receive.ConfigureAwait(false).GetAwaiter().OnCompleted(continuation);
+
+        public void UnsafeOnCompleted(Action continuation) => receive.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(continuation);
     }
 
     private static bool IsTransient(SocketError error) =>
