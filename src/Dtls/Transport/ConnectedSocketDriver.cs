@@ -85,9 +85,48 @@ internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
 
     private async Task ReceiveLoopAsync(DtlsSession session)
     {
-        // Exactly sized and not pooled: ArrayPool would hand out its 32 KiB bucket, and keeps only a
-        // few arrays per core, so that held sessions would each allocate one anyway.
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
+        byte[] buffer = RentBuffer();
+        try
+        {
+            await ReceiveUntilStoppedAsync(session, buffer).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReturnBuffer(buffer); // no receive is pending on it: each one completed before the loop ended
+        }
+    }
+
+    // A few spare buffers for sessions that come and go (a handshake per connection): ArrayPool would
+    // hand out its 32 KiB bucket for this size, so a held session would pay 32 KiB, not 18.
+    private const int MaxSpareBuffers = 16;
+    private static readonly Stack<byte[]> SpareBuffers = new();
+
+    private static byte[] RentBuffer()
+    {
+        lock (SpareBuffers)
+        {
+            if (SpareBuffers.TryPop(out byte[]? spare))
+            {
+                return spare;
+            }
+        }
+
+        return GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
+    }
+
+    private static void ReturnBuffer(byte[] buffer)
+    {
+        lock (SpareBuffers)
+        {
+            if (SpareBuffers.Count < MaxSpareBuffers)
+            {
+                SpareBuffers.Push(buffer);
+            }
+        }
+    }
+
+    private async Task ReceiveUntilStoppedAsync(DtlsSession session, byte[] buffer)
+    {
         while (true)
         {
             ValueTask<int> receive;
