@@ -149,7 +149,7 @@ internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
 
             // Our Dispose cancels the receive (or closes the socket under it): it ends here, without
             // the exception that reading the result would throw (one per session, docs/benchmarks.md).
-            // Only our flag tells: the socket's ValueTask may report a cancelled receive as succeeded.
+            // Only our flag tells: on Linux (.NET 10) the cancelled receive's ValueTask was seen to report success.
             if (_stop.IsCancellationRequested)
             {
                 return;
