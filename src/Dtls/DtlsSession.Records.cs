@@ -161,8 +161,11 @@ public sealed partial class DtlsSession
 
     private long _rejectedDatagrams;
 
-    /// <summary>Received datagrams dropped before OpenSSL saw them because their records were malformed (empty, truncated, an unknown record type, an encrypted record too short for the cipher): forged or corrupt.</summary>
+    /// <summary>Received datagrams dropped before OpenSSL saw them because their records were malformed (empty, truncated, an unknown record type, an encrypted record too short for the cipher) or, on a connected socket, because the datagram was larger than any DTLS record (over 18,445 bytes): forged or corrupt.</summary>
     public long RejectedDatagrams => Interlocked.Read(ref _rejectedDatagrams);
+
+    /// <summary>A transport dropped a received datagram that cannot be DTLS (the socket driver: one too large for its buffer).</summary>
+    internal void CountRejectedDatagram() => Interlocked.Increment(ref _rejectedDatagrams);
 
     /// <summary>
     /// Records received in otherwise good datagrams and skipped: zero-length application_data records

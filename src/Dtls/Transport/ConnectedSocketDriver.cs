@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace OpenSsl.Dtls;
 
@@ -73,54 +73,166 @@ internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
 
     internal override void OnAttached(DtlsSession session) => _ = ReceiveLoopAsync(session);
 
+    /// <summary>
+    /// The receive buffer's size: the largest datagram a DTLS peer sends us, one record of 13 header
+    /// bytes and at most 2^14 + 2048 bytes of ciphertext (RFC 6347 §4.1, RFC 5246 §6.2.3), plus one
+    /// byte that only a larger datagram reaches. OpenSSL's own datagram reads stop short of this
+    /// (its read buffer is 2^14 plus 320 bytes of overhead and the header, ssl3_setup_read_buffer in
+    /// ssl/record/ssl3_buffer.c), so nothing OpenSSL could use is lost. 64 KiB per session before:
+    /// a client that holds many sessions paid that for each (docs/benchmarks.md).
+    /// </summary>
+    internal const int ReceiveBufferSize = 13 + 16384 + 2048 + 1;
+
     private async Task ReceiveLoopAsync(DtlsSession session)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(65536);
+        byte[] buffer = RentBuffer();
         try
         {
-            while (!_stop.IsCancellationRequested)
-            {
-                int received;
-                try
-                {
-                    received = await _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (IsTransient(e.SocketErrorCode))
-                {
-                    NoteTransient(e.SocketErrorCode);
-                    continue;
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
-                {
-                    continue; // Windows: a datagram larger than the buffer; no DTLS record is that large.
-                }
-
-                if (!Deliver(buffer.AsSpan(0, received)))
-                {
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ObjectDisposedException e)
-        {
-            if (!_stop.IsCancellationRequested)
-            {
-                // Not our Dispose: the caller disposed the socket under a live session, whose waiting
-                // receives must end rather than wait for datagrams that can no longer come.
-                session.OnTransportFailed(SocketDisposedFirst(e));
-            }
-        }
-        catch (SocketException e)
-        {
-            ReportClosed(session.TransportFailure(e)); // a DtlsException holding the socket's error
+            await ReceiveUntilStoppedAsync(session, buffer).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ReturnBuffer(buffer); // no receive is pending on it: each one completed before the loop ended
         }
+    }
+
+    // A few spare buffers for sessions that come and go (a handshake per connection): ArrayPool would
+    // hand out its 32 KiB bucket for this size, so a held session would pay 32 KiB, not 18.
+    private const int MaxSpareBuffers = 16;
+    private static readonly Stack<byte[]> SpareBuffers = new();
+
+    private static byte[] RentBuffer()
+    {
+        lock (SpareBuffers)
+        {
+            if (SpareBuffers.TryPop(out byte[]? spare))
+            {
+                return spare;
+            }
+        }
+
+        return GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
+    }
+
+    private static void ReturnBuffer(byte[] buffer)
+    {
+        lock (SpareBuffers)
+        {
+            if (SpareBuffers.Count < MaxSpareBuffers)
+            {
+                SpareBuffers.Push(buffer);
+            }
+        }
+    }
+
+    private async Task ReceiveUntilStoppedAsync(DtlsSession session, byte[] buffer)
+    {
+        while (true)
+        {
+            ValueTask<int> receive;
+            try
+            {
+#pragma warning disable CA2012 // Consumed once: its completion is awaited, then its result read at most once.
+                receive = _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+#pragma warning restore CA2012
+            }
+            catch (ObjectDisposedException e)
+            {
+                StopOnDisposedSocket(session, e);
+                return;
+            }
+
+            if (!receive.IsCompleted)
+            {
+                await new Completion(receive);
+            }
+
+            // Our Dispose cancels the receive (or closes the socket under it): it ends here, without
+            // the exception that reading the result would throw (one per session, docs/benchmarks.md).
+            // Only our flag tells: on Linux (.NET 10) the cancelled receive's ValueTask was seen to report success.
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            int received;
+            try
+            {
+                received = receive.Result;
+            }
+            catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+            {
+                NoteTransient(e.SocketErrorCode);
+                continue;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
+            {
+                received = buffer.Length; // Windows: a datagram larger than the buffer, cut.
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+            {
+                // The application disposed the socket under a live session (Linux aborts the receive).
+                StopOnDisposedSocket(session, new ObjectDisposedException(nameof(Socket), e.Message));
+                return;
+            }
+            catch (ObjectDisposedException e)
+            {
+                StopOnDisposedSocket(session, e);
+                return;
+            }
+            catch (SocketException e)
+            {
+                ReportClosed(session.TransportFailure(e)); // a DtlsException holding the socket's error
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return; // cancelled by our Dispose between the check above and here
+            }
+
+            if (received == buffer.Length)
+            {
+                // Larger than any DTLS datagram, so the kernel cut it (Linux reports no MSG_TRUNC to a
+                // plain recv): a cut record must not reach OpenSSL. Dropped and counted as forged.
+                session.CountRejectedDatagram();
+                continue;
+            }
+
+            if (!Deliver(buffer.AsSpan(0, received)))
+            {
+                return;
+            }
+        }
+    }
+
+    private void StopOnDisposedSocket(DtlsSession session, ObjectDisposedException e)
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            // Not our Dispose: the caller disposed the socket under a live session, whose waiting
+            // receives must end rather than wait for datagrams that can no longer come.
+            session.OnTransportFailed(SocketDisposedFirst(e));
+        }
+    }
+
+    /// <summary>
+    /// Awaits a receive's completion without reading its result, so that a receive our Dispose
+    /// cancelled ends the loop without throwing. Allocates nothing: the loop's state machine caches
+    /// its continuation.
+    /// </summary>
+    private readonly struct Completion(ValueTask<int> receive) : ICriticalNotifyCompletion
+    {
+        public Completion GetAwaiter() => this;
+
+        public bool IsCompleted => receive.IsCompleted;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) => receive.ConfigureAwait(false).GetAwaiter().OnCompleted(continuation);
+
+        public void UnsafeOnCompleted(Action continuation) => receive.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(continuation);
     }
 
     private static bool IsTransient(SocketError error) =>
