@@ -85,6 +85,24 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
         }
     }
 
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task An_idle_session_is_closed_at_IdleTimeout_logged_as_information_not_as_a_failure()
+    {
+        (PeerProcess server, int port) = await StartServerAsync(
+            "--Dtls:Server:CertificateChainFile", Pki.ServerCertificateFile, "--Dtls:Server:PrivateKeyFile", Pki.ServerKeyFile,
+            "--Dtls:Listener:IdleTimeout", "00:00:01");
+        PeerProcess client = Start(OpenSsl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port}", "-CAfile", Pki.CaFile, "-quiet");
+        await EchoThroughAsync(client, Payload("then-idle"));
+
+        await server.WaitUntilAsync(p => p.StandardError.Contains("idle for Listener:IdleTimeout", StringComparison.Ordinal), Bound, "the idle session closed");
+        await client.WaitForExitAsync(Bound); // s_client -quiet ends when it reads close_notify
+        await server.SignalAsync("TERM");
+        Assert.That(await server.WaitForExitAsync(Bound), Is.Zero, server.Report());
+        // The console logger's single-line levels: "fail:" is Error, "warn:" Warning.
+        Assert.That(server.StandardError, Does.Not.Contain("fail:").And.Not.Contain("warn:"), server.Report());
+    }
+
     [TestCase("PrivateKeyFile")]
     [TestCase("CertificateChainFile")]
     [CancelAfter(60_000)]
@@ -101,6 +119,18 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
             Assert.That(server.StandardError, Does.Contain($"HostedEchoServer: {option}").And.Contain(missing), server.Report());
             Assert.That(server.StandardOutput, Does.Not.Contain("listening on"));
         });
+    }
+
+    [TestCase("--Dtls:Endpoints:0:Port=4x33", "Dtls:Endpoints:0:Port")]
+    [TestCase("--Dtls:Server:MinimumProtocl=Dtls12", "MinimumProtocl")]
+    [CancelAfter(60_000)]
+    public async Task A_mistyped_setting_exits_1_naming_it(string argument, string mention)
+    {
+        PeerProcess server = Start("dotnet", Dll, "--Dtls:Server:CertificateChainFile", Pki.ServerCertificateFile, "--Dtls:Server:PrivateKeyFile", Pki.ServerKeyFile, "--Dtls:Endpoints:1:Address=127.0.0.1", "--Dtls:Endpoints:1:Port=0", argument);
+
+        Assert.That(await server.WaitForExitAsync(Bound), Is.EqualTo(1), server.Report());
+        Assert.That(server.StandardError, Does.Contain(mention), server.Report());
+        Assert.That(server.StandardOutput, Does.Not.Contain("listening on"), server.Report());
     }
 
     private async Task<(PeerProcess Server, int Port)> StartServerAsync(params string[] arguments)
