@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using NUnit.Framework;
 using OpenSslDtls.Samples.Tests;
 using static OpenSslDtls.Hosting.Tests.HostingKit;
@@ -131,6 +132,22 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
         Assert.That(await server.WaitForExitAsync(Bound), Is.EqualTo(1), server.Report());
         Assert.That(server.StandardError, Does.Contain(mention), server.Report());
         Assert.That(server.StandardOutput, Does.Not.Contain("listening on"), server.Report());
+    }
+
+    [Test]
+    public void The_README_JSON_is_the_samples_appsettings_that_its_s_client_line_is_run_against()
+    {
+        // The README's s_client line (-CAfile only, no client certificate, no PSK) works with this configuration.
+        string readme = File.ReadAllText(Repository.PathOf("README.md"));
+        int start = readme.IndexOf("```json\n", StringComparison.Ordinal) + "```json\n".Length;
+        JsonNode shown = JsonNode.Parse(readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)])!;
+        JsonNode sample = JsonNode.Parse(File.ReadAllText(Repository.PathOf("samples", "HostedEchoServer", "appsettings.json")))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(JsonNode.DeepEquals(shown["Dtls"], sample["Dtls"]), Is.True, $"README:\n{shown["Dtls"]}\nsample:\n{sample["Dtls"]}");
+            Assert.That(JsonNode.DeepEquals(shown["shutdownTimeoutSeconds"], sample["shutdownTimeoutSeconds"]), Is.True);
+        });
+        Assert.That(readme, Does.Contain("openssl s_client -dtls1_2 -connect 127.0.0.1:4433 -CAfile ca.crt -servername localhost"));
     }
 
     private async Task<(PeerProcess Server, int Port)> StartServerAsync(params string[] arguments)
