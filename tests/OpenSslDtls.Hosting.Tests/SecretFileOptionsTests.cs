@@ -47,7 +47,7 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
 
     [TestCase("CookieSecretFile", "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEE", null, "31 bytes; at least 32")]
     [TestCase("TicketKeysFile", "00", null, "1 bytes is not one or more 80-byte keys")]
-    [TestCase("TicketKeysFile", "not hex, not base64!", null, "line 1 is neither hex nor base64")]
+    [TestCase("TicketKeysFile", "not hex, not base64!", null, "line 1: 'n' at column 1 is not a hex digit")]
     [TestCase("TicketKeysFile", "ticket key", "Dtls:Server:EnableSessionTickets", "needs session tickets")]
     [TestCase("TicketKeysFile", "ticket key", "SessionTicketKeys in code", "SessionTicketKeys is set too; use one")]
     [TestCase("CookieSecretFile", "cookie secret", "CookieSecret in code", "CookieSecret is set too; use one")]
@@ -137,7 +137,7 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
     public async Task A_cookie_secret_from_configuration_rotates_while_running_a_cookie_verifies_after_one_rotation_and_not_after_two()
     {
         byte[][] secrets = [.. Enumerable.Range(0, 3).Select(_ => RandomNumberGenerator.GetBytes(32))];
-        string cookieFile = WriteSecretFile(Path.Combine(NewDirectory(), "cookie.secret"), Convert.ToBase64String(secrets[0]) + "\n");
+        string cookieFile = WriteSecretFile(Path.Combine(NewDirectory(), "cookie.secret"), "base64:" + Convert.ToBase64String(secrets[0]) + "\n");
         Dictionary<string, string?> settings = CertificateSettings(Pki);
         settings["Dtls:CookieSecretFile"] = cookieFile;
         var logs = new LogCapture();
