@@ -123,6 +123,18 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
         await logs.WaitForAsync(m => m.Any(l => l.Contains("secret file change ignored", StringComparison.Ordinal) && l.Contains("has mode 0644", StringComparison.Ordinal)), Bound, "the refused mode");
         Assert.That(TicketKeyName(await RunSClientAsync(port)), Is.EqualTo(Name(keys[2])));
         Assert.That(logs.Count("secret file change ignored"), Is.EqualTo(1), string.Join('\n', logs.Messages));
+
+        // Put right (the same keys): the recovery is logged, and the same fault later is logged again.
+        foreach (int round in new[] { 1, 2 })
+        {
+            File.SetUnixFileMode(ticketFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await logs.WaitForAsync(_ => logs.Count($"TicketKeysFile '{ticketFile}' checks out again") == round, Bound, $"the recovery {round}");
+            Assert.That(logs.Messages.Last(m => m.Contains("checks out again", StringComparison.Ordinal)), Does.Contain($"newest named {Name(keys[2])}").And.Contain("applied again"));
+            File.SetUnixFileMode(ticketFile, (UnixFileMode)0b110_100_100);
+            await logs.WaitForAsync(_ => logs.Count("secret file change ignored") == round + 1, Bound, $"the refused mode again {round}");
+        }
+
+        Assert.That(logs.Count("' reloaded: "), Is.EqualTo(2), "going back to the keys in force is no reload");
         await host.StopAsync();
 
         async Task RotateAsync(byte[] key, int reloads)
