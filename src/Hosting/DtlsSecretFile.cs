@@ -89,7 +89,7 @@ public sealed class DtlsSecretFile
                     | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
                 if ((mode & groupOrOthers) != 0)
                 {
-                    problem = $"{Option} '{Path}' has mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}: group or others can access it; a secret file must be the owner's only (chmod 600 '{Path}', or 0400; on a read-only mount set the mode where it is made, for example a Kubernetes secret volume's defaultMode: 0400)";
+                    problem = $"{Option} '{Path}' has mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}: group or others can access it; a secret file must be the owner's only (chmod 600 '{Path}', or 0400; on a read-only mount set the mode where it is made, for example a Kubernetes secret volume's defaultMode: 0400; with fsGroup the file is group-readable and refused: docs/deployment.md, Kubernetes)";
                     return false;
                 }
             }

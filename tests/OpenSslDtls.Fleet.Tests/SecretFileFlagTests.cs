@@ -25,7 +25,7 @@ public class SecretFileFlagTests : FleetTestBase
 
         PeerProcess server = Start("dotnet", EchoServerDll, "--port", "0", option, file);
         Assert.That(await server.WaitForExitAsync(PeerTimeout), Is.EqualTo(2), server.Report());
-        Assert.That(server.StandardError, Does.Contain($"{option} '{file}' has mode {octal}").And.Contain("chmod 600"), server.Report());
+        Assert.That(server.StandardError, Does.Contain($"{option} '{file}' has mode {octal}").And.Contain("chmod 600").And.Contain("defaultMode: 0400"), server.Report());
         Assert.That(server.StandardOutput, Does.Not.Contain("listening on"));
     }
 

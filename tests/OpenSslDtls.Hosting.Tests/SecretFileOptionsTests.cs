@@ -41,7 +41,7 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
 
         Exception? failure = await CaptureAsync(host.StartAsync);
 
-        AssertNamesSetting(failure, option, $"{option} '{file}' has mode 0{Convert.ToString(mode, 8)}", "chmod 600");
+        AssertNamesSetting(failure, option, $"{option} '{file}' has mode 0{Convert.ToString(mode, 8)}", "chmod 600", "or 0400", "defaultMode: 0400", "docs/deployment.md");
         Assert.That(host.Services.GetDtlsListenerService().State, Is.EqualTo(DtlsListenerState.Failed));
     }
 
