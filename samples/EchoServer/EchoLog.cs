@@ -21,6 +21,9 @@ internal static partial class EchoLog
     [LoggerMessage(6, LogLevel.Information, "stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(10, LogLevel.Information, "statistics cookies_sent {CookiesSent} cookies_verified {CookiesVerified} cookies_rejected {CookiesRejected} handshakes_completed {HandshakesCompleted} handshakes_failed {HandshakesFailed}")]
-    public static partial void Statistics(ILogger logger, long cookiesSent, long cookiesVerified, long cookiesRejected, long handshakesCompleted, long handshakesFailed);
+    // docs/deployment.md tells operators to watch these (DtlsListenerStatistics): a record from an unknown
+    // address that is not a ClientHello (a client whose balancer session expired), idle sessions reaped, and
+    // sessions replaced by a new handshake from the same address.
+    [LoggerMessage(10, LogLevel.Information, "statistics cookies_sent {CookiesSent} cookies_verified {CookiesVerified} cookies_rejected {CookiesRejected} handshakes_completed {HandshakesCompleted} handshakes_failed {HandshakesFailed} dropped_not_client_hello {DroppedNotClientHello} idle_sessions_reaped {IdleSessionsReaped} sessions_replaced {SessionsReplaced}")]
+    public static partial void Statistics(ILogger logger, long cookiesSent, long cookiesVerified, long cookiesRejected, long handshakesCompleted, long handshakesFailed, long droppedNotClientHello, long idleSessionsReaped, long sessionsReplaced);
 }

@@ -142,7 +142,9 @@ internal static class EchoServerHost
 
             await reloading.ConfigureAwait(false);
             DtlsListenerStatistics statistics = listener.Statistics;
-            EchoLog.Statistics(log, statistics.CookiesSent, statistics.CookiesVerified, statistics.CookiesRejected, statistics.HandshakesCompleted, statistics.HandshakesFailed);
+            EchoLog.Statistics(
+                log, statistics.CookiesSent, statistics.CookiesVerified, statistics.CookiesRejected, statistics.HandshakesCompleted, statistics.HandshakesFailed,
+                statistics.DroppedNotClientHello, statistics.IdleSessionsReaped, statistics.SessionsReplaced);
             EchoLog.Stopping(log, sessions.Count);
             // Each echo loop sees the cancellation, disposes its session (which sends close_notify) and ends.
             try

@@ -24,8 +24,8 @@ Option<int> maxSessions = new Option<int>("--max-sessions") { HelpName = "N", De
 Option<int> idleTimeout = new Option<int>("--idle-timeout") { HelpName = "SECONDS", Description = "Seconds without a datagram before a session is closed (0: the listener's default)." }.InRange(0, 86_400);
 Option<int> receiveLoops = new Option<int>("--receive-loops") { HelpName = "N", Description = "Receive loops (on Linux, N sockets sharing the port with SO_REUSEPORT) to use more cores.", DefaultValueFactory = _ => 1 }.InRange(1, 64);
 Option<string?> certOut = new("--cert-out") { HelpName = "FILE", Description = "Write the server certificate (PEM) here, so that clients can trust it with --ca." };
-Option<string?> cookieSecretFile = new("--cookie-secret-file") { HelpName = "FILE", Description = "HelloVerifyRequest cookie secret shared by a fleet: 32+ bytes, raw or hex/base64 text; mode 600 (see docs/deployment.md). Reloaded when it changes; the previous secret keeps verifying until the next change." };
-Option<string?> ticketKeysFile = new("--ticket-keys-file") { HelpName = "FILE", Description = "Session-ticket keys shared by a fleet: 80-byte keys (16 name, 32 HMAC, 32 AES), newest first, raw or hex/base64 text; mode 600. Reloaded when it changes; the previous keys keep decrypting until the next change." };
+Option<string?> cookieSecretFile = new("--cookie-secret-file") { HelpName = "FILE", Description = "HelloVerifyRequest cookie secret shared by a fleet: 32+ bytes as hex lines (# comments, base64: lines) or a raw 32-64 byte file; mode 600 or 400 (see docs/deployment.md). Reloaded when it changes; the previous secret keeps verifying until the next change." };
+Option<string?> ticketKeysFile = new("--ticket-keys-file") { HelpName = "FILE", Description = "Session-ticket keys shared by a fleet: 80-byte keys (16 name, 32 HMAC, 32 AES), newest first, as hex lines or raw; mode 600 or 400. Reloaded when it changes; the previous keys keep decrypting until the next change." };
 Option<bool> verbose = new("--verbose") { Description = "Log the listener's debug messages too." };
 
 RootCommand root = new("DTLS echo server over OpenSSL (OpenSsl.Dtls sample).")

@@ -18,15 +18,24 @@ internal sealed partial class EchoHandler(ILogger<EchoHandler> logger) : IDtlsSe
         byte[] buffer = new byte[MaxRecordPlaintext];
         long datagrams = 0;
         int n;
-        while ((n = await session.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0) // 0: close_notify
+        try
         {
-            datagrams++;
-            // A peer with a larger MTU may send more than one of our datagrams can carry back.
-            int max = session.MaxDatagramPayload;
-            for (int offset = 0; offset < n; offset += max)
+            while ((n = await session.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0) // 0: close_notify
             {
-                await session.SendAsync(buffer.AsMemory(offset, Math.Min(max, n - offset)), cancellationToken).ConfigureAwait(false);
+                datagrams++;
+                // A peer with a larger MTU may send more than one of our datagrams can carry back.
+                int max = session.MaxDatagramPayload;
+                for (int offset = 0; offset < n; offset += max)
+                {
+                    await session.SendAsync(buffer.AsMemory(offset, Math.Min(max, n - offset)), cancellationToken).ConfigureAwait(false);
+                }
             }
+        }
+        catch (TimeoutException)
+        {
+            // Listener:IdleTimeout closed a session that sent nothing for that long: a normal end, not a failure.
+            SessionIdle(logger, peer, datagrams);
+            return;
         }
 
         SessionClosed(logger, peer, datagrams);
@@ -37,4 +46,7 @@ internal sealed partial class EchoHandler(ILogger<EchoHandler> logger) : IDtlsSe
 
     [LoggerMessage(2, LogLevel.Information, "session closed {Peer}: the peer sent close_notify after {Datagrams} datagrams")]
     private static partial void SessionClosed(ILogger logger, EndPoint? peer, long datagrams);
+
+    [LoggerMessage(3, LogLevel.Information, "session closed {Peer}: idle for Listener:IdleTimeout after {Datagrams} datagrams")]
+    private static partial void SessionIdle(ILogger logger, EndPoint? peer, long datagrams);
 }

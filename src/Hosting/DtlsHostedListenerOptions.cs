@@ -63,7 +63,7 @@ public sealed class DtlsHostedListenerOptions
     /// <summary>
     /// A file holding the HelloVerifyRequest cookie secret the instances of a fleet share, so that any instance
     /// verifies a cookie another issued (docs/deployment.md). Format and checks: <see cref="DtlsSecretFile"/>
-    /// (32 or more bytes, raw or as lines of hex/base64; mode 600, a file group or others can access is refused).
+    /// (32 or more bytes as hex lines with <c>#</c> comments, or a raw 32-64 byte file; mode 600 or 400, a file group or others can access is refused).
     /// Read when the service starts (a bad file fails the start with an <see cref="ArgumentException"/> naming
     /// this option, the file and the problem), then every second: a changed content becomes the secret and the
     /// previous one keeps verifying until the next change (<see cref="DtlsListener.UpdateCookieSecret"/>). Null

@@ -21,13 +21,14 @@ public static class DtlsHostingServiceCollectionExtensions
     /// <summary>Adds a named listener with options bound from <paramref name="configuration"/>.</summary>
     /// <param name="services">The services.</param>
     /// <param name="name">The listener's name: several listeners may run in one host, each with its own options and handler.</param>
-    /// <param name="configuration">The section its options are bound from; bound when the service starts (reloads afterwards are not applied).</param>
+    /// <param name="configuration">The section its options are bound from; bound when the service starts (reloads afterwards are not applied). Strictly: a key that names no setting, or a value that does not convert (an endpoint's <c>Port=4x33</c> included), fails the start with an <see cref="ArgumentException"/> naming the key.</param>
     /// <returns>A builder for the session handler and more options.</returns>
     public static DtlsListenerBuilder AddDtlsListener(this IServiceCollection services, string name, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         DtlsListenerBuilder builder = Register(services, name);
-        services.AddOptions<DtlsHostedListenerOptions>(name).Bind(configuration);
+        // Strict: an unknown key or a value that does not convert fails the start naming the key (DtlsConfigurationBinding).
+        services.AddOptions<DtlsHostedListenerOptions>(name).Configure(options => DtlsConfigurationBinding.Bind(configuration, options));
         return builder;
     }
 

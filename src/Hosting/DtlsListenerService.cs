@@ -363,6 +363,12 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
         {
             // The session was closed by the stop while the handler was using it.
         }
+        catch (TimeoutException e)
+        {
+            // After the handshake the only timeout a session raises is the listener's IdleTimeout reaping it
+            // (the handler's ReceiveAsync sees it): a normal end of a session, not a handler failure.
+            Log.SessionTimedOut(_logger, Name, session.RemoteEndPoint, e.Message);
+        }
 #pragma warning disable CA1031 // A handler's failure ends its session only; it is logged, never rethrown into the accept loop.
         catch (Exception e)
 #pragma warning restore CA1031
@@ -422,5 +428,8 @@ public sealed partial class DtlsListenerService : IHostedService, IAsyncDisposab
 
         [LoggerMessage(7, LogLevel.Error, "DTLS listener '{Name}': the session handler failed for {Peer}")]
         public static partial void HandlerFailed(ILogger logger, string name, EndPoint? peer, Exception exception);
+
+        [LoggerMessage(8, LogLevel.Information, "DTLS listener '{Name}': the session with {Peer} ended: {Reason}")]
+        public static partial void SessionTimedOut(ILogger logger, string name, EndPoint? peer, string reason);
     }
 }

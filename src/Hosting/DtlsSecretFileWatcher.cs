@@ -16,7 +16,8 @@ namespace OpenSsl.Dtls.Hosting;
 /// it, a Kubernetes secret's symlink swap, an editor's in-place write) and costs one small read per file per
 /// interval. Content that does not check out (a half-written file, a mode opened to others, two ticket keys
 /// with one name) is logged once as a warning and skipped; the previous secret stays in force and the next good
-/// content is taken. Add every file with <see cref="Load"/> or <see cref="Watch"/> before <see cref="RunAsync"/>;
+/// content is taken (logged as reloaded), or, when the file returns to the secret in force, that is logged
+/// (Information, "checks out again ... applied again"). Add every file with <see cref="Load"/> or <see cref="Watch"/> before <see cref="RunAsync"/>;
 /// the instance is not meant to be shared between threads before then.
 /// </remarks>
 public sealed partial class DtlsSecretFileWatcher
@@ -90,9 +91,14 @@ public sealed partial class DtlsSecretFileWatcher
                         continue;
                     }
 
-                    _lastProblem.Remove(file.Option);
                     if (secret.AsSpan().SequenceEqual(applied))
                     {
+                        if (_lastProblem.Remove(file.Option))
+                        {
+                            // Back to the secret in force after an ignored change: say so, or the last word in the log is the warning.
+                            Log.Recovered(_logger, file.Option, file.Path, file.Describe(secret));
+                        }
+
                         continue;
                     }
 
@@ -119,6 +125,7 @@ public sealed partial class DtlsSecretFileWatcher
                         continue;
                     }
 
+                    _lastProblem.Remove(file.Option);
                     _files[i] = (file, secret);
                     Log.Reloaded(_logger, file.Option, file.Path, file.Describe(secret));
                 }
@@ -155,5 +162,8 @@ public sealed partial class DtlsSecretFileWatcher
 
         [LoggerMessage(103, LogLevel.Warning, "secret file change ignored, the previous secret stays in force: {Problem}")]
         public static partial void Skipped(ILogger logger, string problem);
+
+        [LoggerMessage(104, LogLevel.Information, "{Option} '{Path}' checks out again and holds the secret in force ({Description}): secret file applied again, the ignored change is over")]
+        public static partial void Recovered(ILogger logger, string option, string path, string description);
     }
 }

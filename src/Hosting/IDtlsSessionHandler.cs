@@ -10,7 +10,10 @@ public interface IDtlsSessionHandler
     /// <summary>
     /// Serves <paramref name="session"/> until it is done. Called once per session, concurrently for
     /// different sessions, on thread-pool threads. The service owns the session: it disposes it (sending
-    /// close_notify) when this method returns or throws; an exception is logged and ends only this session.
+    /// close_notify) when this method returns or throws; an exception is logged (Error) and ends only this session.
+    /// A <see cref="TimeoutException"/> is the normal end of an idle session: <see cref="DtlsListenerOptions.IdleTimeout"/>
+    /// closed it and <see cref="DtlsSession.ReceiveAsync(Memory{byte}, CancellationToken)"/> threw it; the service logs it
+    /// at Information, so a handler may let it escape (or catch it to log its own line).
     /// </summary>
     /// <param name="session">An established session (handshake completed).</param>
     /// <param name="cancellationToken">

@@ -20,14 +20,20 @@ public partial class DeploymentDocTests
         string shown = block.Groups[1].Value;
         Assert.That(shown, Does.Contain(HashComment));
 
-        string prefix = Regex.Match(shown, @"pid (\S+)/nginx\.pid;").Groups[1].Value;
+        // Copyable: the documented placeholder, not a test's temporary directory (the tests render their own).
+        string pidFile = Regex.Match(shown, @"pid (\S+);").Groups[1].Value;
+        Assert.That(pidFile, Is.EqualTo("/run/nginx-dtls.pid"));
         int listen = int.Parse(Regex.Match(shown, @"listen 127\.0\.0\.1:(\d+) udp;").Groups[1].Value, CultureInfo.InvariantCulture);
         int[] upstreams = [.. Regex.Matches(shown, @"server 127\.0\.0\.1:(\d+);").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
         int timeout = int.Parse(Regex.Match(shown, @"proxy_timeout (\d+)s;").Groups[1].Value, CultureInfo.InvariantCulture);
 
-        string expected = new NginxConfig(listen, upstreams, balancing, TimeSpan.FromSeconds(timeout)).Render(prefix);
+        string expected = new NginxConfig(listen, upstreams, balancing, TimeSpan.FromSeconds(timeout)).Render(pidFile);
         string documented = shown.Replace(HashComment, balancing == Balancing.HashRemoteAddress ? "        hash $remote_addr consistent;\n" : string.Empty, StringComparison.Ordinal);
         Assert.That(documented, Is.EqualTo(expected));
+        // The ports are the ones the documented start commands use.
+        Assert.That(listen, Is.EqualTo(4433));
+        Assert.That(upstreams, Is.EqualTo(new[] { 5001, 5002 }));
+        Assert.That(doc, Does.Contain("--port 5001 --cert server.crt --key server.key").And.Contain("--port 5002 --cert server.crt --key server.key"));
     }
 
     [GeneratedRegex("```nginx\n(.*?)```", RegexOptions.Singleline)]

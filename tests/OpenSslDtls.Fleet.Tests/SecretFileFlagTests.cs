@@ -25,13 +25,13 @@ public class SecretFileFlagTests : FleetTestBase
 
         PeerProcess server = Start("dotnet", EchoServerDll, "--port", "0", option, file);
         Assert.That(await server.WaitForExitAsync(PeerTimeout), Is.EqualTo(2), server.Report());
-        Assert.That(server.StandardError, Does.Contain($"{option} '{file}' has mode {octal}").And.Contain("chmod 600"), server.Report());
+        Assert.That(server.StandardError, Does.Contain($"{option} '{file}' has mode {octal}").And.Contain("chmod 600").And.Contain("defaultMode: 0400"), server.Report());
         Assert.That(server.StandardOutput, Does.Not.Contain("listening on"));
     }
 
     [TestCase("--cookie-secret-file", "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEE", "31 bytes; at least 32")]
     [TestCase("--ticket-keys-file", "00", "1 bytes is not one or more 80-byte keys")]
-    [TestCase("--ticket-keys-file", "not hex, not base64!", "line 1 is neither hex nor base64")]
+    [TestCase("--ticket-keys-file", "not hex, not base64!", "line 1: 'n' at column 1 is not a hex digit")]
     [CancelAfter(60_000)]
     public async Task Malformed_secret_files_are_refused_saying_why(string option, string content, string reason)
     {
@@ -64,7 +64,7 @@ public class SecretFileFlagTests : FleetTestBase
         [
             raw,
             WriteSecretFile(Path.Combine(directory, "hex"), "# cookie secret\n" + Convert.ToHexString(secret.AsSpan(0, 20)) + "\n" + Convert.ToHexString(secret.AsSpan(20)).ToLowerInvariant() + "\n"),
-            WriteSecretFile(Path.Combine(directory, "base64"), Convert.ToBase64String(secret) + "\n"),
+            WriteSecretFile(Path.Combine(directory, "base64"), "base64:" + Convert.ToBase64String(secret) + "\n"),
             WriteSecretFile(Path.Combine(directory, "bom-hex"), "\uFEFF" + Convert.ToHexString(secret) + "\r\n"),
         ];
 
@@ -121,7 +121,7 @@ public class SecretFileFlagTests : FleetTestBase
         (string cookie, string tickets) = NewSecrets(directory);
         EchoInstance server = await StartInstanceAsync("--cookie-secret-file", cookie, "--ticket-keys-file", tickets);
         byte[] next = RandomNumberGenerator.GetBytes(32);
-        WriteSecretFile(cookie, Convert.ToBase64String(next) + "\n");
+        WriteSecretFile(cookie, "base64:" + Convert.ToBase64String(next) + "\n");
         string expected = $"--cookie-secret-file '{cookie}' reloaded: 32 bytes, SHA-256 fingerprint {Convert.ToHexString(SHA256.HashData(next), 0, 4)}";
         await server.Process.WaitUntilAsync(p => p.StandardError.Contains(expected, StringComparison.Ordinal), PeerTimeout, "the reload");
         Assert.That(await RunSClientAsync(server.Port), Does.Contain("Verification: OK"), "handshakes (cookie exchange included) go on under the new secret");

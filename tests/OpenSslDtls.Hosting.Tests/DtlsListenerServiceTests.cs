@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 using OpenSsl.Dtls;
 using OpenSsl.Dtls.Hosting;
@@ -215,5 +216,26 @@ public sealed class DtlsListenerServiceTests : PeerProcessTestBase
         });
         // s_client -quiet ends only when it reads close_notify.
         await client.WaitForExitAsync(Bound);
+    }
+
+    [TestCase("00:00:01")]
+    [TestCase("00:00:02")]
+    [CancelAfter(60_000)]
+    public async Task An_idle_timeout_ends_the_handler_quietly_and_closes_s_client(string idleTimeout)
+    {
+        // The README's handler: it lets the TimeoutException of an idle session escape.
+        Dictionary<string, string?> settings = CertificateSettings(Pki);
+        settings["Dtls:Listener:IdleTimeout"] = idleTimeout;
+        var logs = new LogCapture();
+        using IHost host = Build(settings, services: s => s.AddSingleton<ILoggerProvider>(logs));
+        await host.StartAsync();
+        PeerProcess client = Start(OpenSsl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{Port(host)}", "-CAfile", Pki.CaFile, "-quiet");
+        await EchoThroughAsync(client, Payload("then-idle"));
+
+        await logs.WaitForAsync(m => m.Any(l => l.Contains("ended:", StringComparison.Ordinal) && l.Contains("IdleTimeout", StringComparison.Ordinal)), Bound, "the idle session's end");
+        // s_client -quiet ends only when it reads close_notify.
+        await client.WaitForExitAsync(Bound);
+        await host.StopAsync();
+        Assert.That(logs.AtOrAbove(LogLevel.Warning), Is.Empty, "an idle timeout is a normal end: nothing at Warning or Error");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using NUnit.Framework;
 using OpenSslDtls.Samples.Tests;
 using static OpenSslDtls.Hosting.Tests.HostingKit;
@@ -85,6 +86,24 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
         }
     }
 
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task An_idle_session_is_closed_at_IdleTimeout_logged_as_information_not_as_a_failure()
+    {
+        (PeerProcess server, int port) = await StartServerAsync(
+            "--Dtls:Server:CertificateChainFile", Pki.ServerCertificateFile, "--Dtls:Server:PrivateKeyFile", Pki.ServerKeyFile,
+            "--Dtls:Listener:IdleTimeout", "00:00:01");
+        PeerProcess client = Start(OpenSsl, "s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port}", "-CAfile", Pki.CaFile, "-quiet");
+        await EchoThroughAsync(client, Payload("then-idle"));
+
+        await server.WaitUntilAsync(p => p.StandardError.Contains("idle for Listener:IdleTimeout", StringComparison.Ordinal), Bound, "the idle session closed");
+        await client.WaitForExitAsync(Bound); // s_client -quiet ends when it reads close_notify
+        await server.SignalAsync("TERM");
+        Assert.That(await server.WaitForExitAsync(Bound), Is.Zero, server.Report());
+        // The console logger's single-line levels: "fail:" is Error, "warn:" Warning.
+        Assert.That(server.StandardError, Does.Not.Contain("fail:").And.Not.Contain("warn:"), server.Report());
+    }
+
     [TestCase("PrivateKeyFile")]
     [TestCase("CertificateChainFile")]
     [CancelAfter(60_000)]
@@ -101,6 +120,34 @@ public sealed class HostedEchoServerTests : PeerProcessTestBase
             Assert.That(server.StandardError, Does.Contain($"HostedEchoServer: {option}").And.Contain(missing), server.Report());
             Assert.That(server.StandardOutput, Does.Not.Contain("listening on"));
         });
+    }
+
+    [TestCase("--Dtls:Endpoints:0:Port=4x33", "Dtls:Endpoints:0:Port")]
+    [TestCase("--Dtls:Server:MinimumProtocl=Dtls12", "MinimumProtocl")]
+    [CancelAfter(60_000)]
+    public async Task A_mistyped_setting_exits_1_naming_it(string argument, string mention)
+    {
+        PeerProcess server = Start("dotnet", Dll, "--Dtls:Server:CertificateChainFile", Pki.ServerCertificateFile, "--Dtls:Server:PrivateKeyFile", Pki.ServerKeyFile, "--Dtls:Endpoints:1:Address=127.0.0.1", "--Dtls:Endpoints:1:Port=0", argument);
+
+        Assert.That(await server.WaitForExitAsync(Bound), Is.EqualTo(1), server.Report());
+        Assert.That(server.StandardError, Does.Contain(mention), server.Report());
+        Assert.That(server.StandardOutput, Does.Not.Contain("listening on"), server.Report());
+    }
+
+    [Test]
+    public void The_README_JSON_is_the_samples_appsettings_that_its_s_client_line_is_run_against()
+    {
+        // The README's s_client line (-CAfile only, no client certificate, no PSK) works with this configuration.
+        string readme = File.ReadAllText(Repository.PathOf("README.md"));
+        int start = readme.IndexOf("```json\n", StringComparison.Ordinal) + "```json\n".Length;
+        JsonNode shown = JsonNode.Parse(readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)])!;
+        JsonNode sample = JsonNode.Parse(File.ReadAllText(Repository.PathOf("samples", "HostedEchoServer", "appsettings.json")))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(JsonNode.DeepEquals(shown["Dtls"], sample["Dtls"]), Is.True, $"README:\n{shown["Dtls"]}\nsample:\n{sample["Dtls"]}");
+            Assert.That(JsonNode.DeepEquals(shown["shutdownTimeoutSeconds"], sample["shutdownTimeoutSeconds"]), Is.True);
+        });
+        Assert.That(readme, Does.Contain("openssl s_client -dtls1_2 -connect 127.0.0.1:4433 -CAfile ca.crt -servername localhost"));
     }
 
     private async Task<(PeerProcess Server, int Port)> StartServerAsync(params string[] arguments)

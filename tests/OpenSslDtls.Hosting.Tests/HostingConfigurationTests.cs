@@ -26,6 +26,46 @@ public sealed class HostingConfigurationTests
         yield return Case("PskKeys", "device-1", ("Dtls:PskKeys:device-1", "not-hex"));
         yield return Case("PskKeys", "device-1", ("Dtls:PskKeys:device-1", string.Concat(Enumerable.Repeat("00", 600))));
         yield return Case("PskKeysFile", Missing, ("Dtls:PskKeysFile", Missing));
+        // Values that do not convert and keys that name no setting: the binder alone skips a list element
+        // that does not convert and ignores unknown keys.
+        foreach (string port in new[] { "abc", "4x33", "-", "1.5", "99999999999" })
+        {
+            yield return Case("Endpoints", "Dtls:Endpoints:0:Port", ("Dtls:Endpoints:0:Port", port));
+        }
+
+        yield return Case("Endpoints", "Adress", ("Dtls:Endpoints:0:Adress", "127.0.0.1"));
+        yield return Case("Endpoints", "Prot", ("Dtls:Endpoints:0:Prot", "4433"));
+        yield return Case("Endpoints", "Dtls:Endpoints:first", ("Dtls:Endpoints:first:Port", "4433"));
+        yield return Case("Server", "MinimumProtocl", ("Dtls:Server:MinimumProtocl", "Dtls12"));
+        yield return Case("Server", "Dtls:Server:MinimumProtocol", ("Dtls:Server:MinimumProtocol", "Dtls14"));
+        yield return Case("Server", "Dtls:Server:Mtu", ("Dtls:Server:Mtu", "1400b"));
+        yield return Case("Server", "Dtls:Server:HandshakeTimeout", ("Dtls:Server:HandshakeTimeout", "30s"));
+        yield return Case("Server", "Dtls:Server:RequireClientCertificate", ("Dtls:Server:RequireClientCertificate", "yes"));
+        yield return Case("Server", "PrivateKeyFle", ("Dtls:Server:PrivateKeyFle", "server.key"));
+        yield return Case("Listener", "MaxSesions", ("Dtls:Listener:MaxSesions", "10"));
+        yield return Case("Listener", "Dtls:Listener:MaxSessions", ("Dtls:Listener:MaxSessions", "ten"));
+        yield return Case("Listener", "Dtls:Listener:IdleTimeout", ("Dtls:Listener:IdleTimeout", "5m"));
+        yield return Case("Listener", "Dtls:Listener:ReceiveLoops", ("Dtls:Listener:ReceiveLoops", "2.0"));
+        yield return Case("CookieSecretFle", "Dtls:CookieSecretFle", ("Dtls:CookieSecretFle", "/run/secrets/c"));
+        yield return Case("Endpoint", "Dtls:Endpoint", ("Dtls:Endpoint:0:Port", "4433"));
+    }
+
+    [TestCase("abc")]
+    [TestCase("4x33")]
+    [TestCase("")]
+    [CancelAfter(30_000)]
+    public async Task A_bad_port_in_one_of_two_endpoints_fails_the_start_instead_of_dropping_it(string port)
+    {
+        Dictionary<string, string?> settings = CertificateSettings(TestPki.Shared);
+        settings["Dtls:Endpoints:0:Port"] = port;
+        settings["Dtls:Endpoints:1:Address"] = "127.0.0.1";
+        settings["Dtls:Endpoints:1:Port"] = "0";
+        using IHost host = Build(settings);
+
+        Exception? failure = await CaptureAsync(() => host.StartAsync());
+
+        AssertNamesSetting(failure, "Endpoints", "Dtls:Endpoints:0:Port");
+        Assert.That(host.Services.GetDtlsListenerService().Listeners, Is.Empty);
     }
 
     [TestCaseSource(nameof(BadSettings))]

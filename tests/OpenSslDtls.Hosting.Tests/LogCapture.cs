@@ -6,6 +6,7 @@ namespace OpenSslDtls.Hosting.Tests;
 internal sealed class LogCapture : ILoggerProvider, ILogger
 {
     private readonly List<string> _messages = [];
+    private readonly List<LogLevel> _levels = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyList<string> Messages
@@ -48,6 +49,15 @@ internal sealed class LogCapture : ILoggerProvider, ILogger
         }
     }
 
+    /// <summary>The messages logged at <paramref name="level"/> or above.</summary>
+    public IReadOnlyList<string> AtOrAbove(LogLevel level)
+    {
+        lock (_messages)
+        {
+            return [.. _messages.Where((_, i) => _levels[i] >= level)];
+        }
+    }
+
     public int Count(string part) => Messages.Count(m => m.Contains(part, StringComparison.Ordinal));
 
     ILogger ILoggerProvider.CreateLogger(string categoryName) => this;
@@ -65,6 +75,7 @@ internal sealed class LogCapture : ILoggerProvider, ILogger
         lock (_messages)
         {
             _messages.Add(formatter(state, exception));
+            _levels.Add(logLevel);
             TaskCompletionSource changed = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
             changed.SetResult();

@@ -41,13 +41,13 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
 
         Exception? failure = await CaptureAsync(host.StartAsync);
 
-        AssertNamesSetting(failure, option, $"{option} '{file}' has mode 0{Convert.ToString(mode, 8)}", "chmod 600");
+        AssertNamesSetting(failure, option, $"{option} '{file}' has mode 0{Convert.ToString(mode, 8)}", "chmod 600", "or 0400", "defaultMode: 0400", "docs/deployment.md");
         Assert.That(host.Services.GetDtlsListenerService().State, Is.EqualTo(DtlsListenerState.Failed));
     }
 
     [TestCase("CookieSecretFile", "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEE", null, "31 bytes; at least 32")]
     [TestCase("TicketKeysFile", "00", null, "1 bytes is not one or more 80-byte keys")]
-    [TestCase("TicketKeysFile", "not hex, not base64!", null, "line 1 is neither hex nor base64")]
+    [TestCase("TicketKeysFile", "not hex, not base64!", null, "line 1: 'n' at column 1 is not a hex digit")]
     [TestCase("TicketKeysFile", "ticket key", "Dtls:Server:EnableSessionTickets", "needs session tickets")]
     [TestCase("TicketKeysFile", "ticket key", "SessionTicketKeys in code", "SessionTicketKeys is set too; use one")]
     [TestCase("CookieSecretFile", "cookie secret", "CookieSecret in code", "CookieSecret is set too; use one")]
@@ -123,6 +123,18 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
         await logs.WaitForAsync(m => m.Any(l => l.Contains("secret file change ignored", StringComparison.Ordinal) && l.Contains("has mode 0644", StringComparison.Ordinal)), Bound, "the refused mode");
         Assert.That(TicketKeyName(await RunSClientAsync(port)), Is.EqualTo(Name(keys[2])));
         Assert.That(logs.Count("secret file change ignored"), Is.EqualTo(1), string.Join('\n', logs.Messages));
+
+        // Put right (the same keys): the recovery is logged, and the same fault later is logged again.
+        foreach (int round in new[] { 1, 2 })
+        {
+            File.SetUnixFileMode(ticketFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await logs.WaitForAsync(_ => logs.Count($"TicketKeysFile '{ticketFile}' checks out again") == round, Bound, $"the recovery {round}");
+            Assert.That(logs.Messages.Last(m => m.Contains("checks out again", StringComparison.Ordinal)), Does.Contain($"newest named {Name(keys[2])}").And.Contain("applied again"));
+            File.SetUnixFileMode(ticketFile, (UnixFileMode)0b110_100_100);
+            await logs.WaitForAsync(_ => logs.Count("secret file change ignored") == round + 1, Bound, $"the refused mode again {round}");
+        }
+
+        Assert.That(logs.Count("' reloaded: "), Is.EqualTo(2), "going back to the keys in force is no reload");
         await host.StopAsync();
 
         async Task RotateAsync(byte[] key, int reloads)
@@ -137,7 +149,7 @@ public sealed partial class SecretFileOptionsTests : PeerProcessTestBase
     public async Task A_cookie_secret_from_configuration_rotates_while_running_a_cookie_verifies_after_one_rotation_and_not_after_two()
     {
         byte[][] secrets = [.. Enumerable.Range(0, 3).Select(_ => RandomNumberGenerator.GetBytes(32))];
-        string cookieFile = WriteSecretFile(Path.Combine(NewDirectory(), "cookie.secret"), Convert.ToBase64String(secrets[0]) + "\n");
+        string cookieFile = WriteSecretFile(Path.Combine(NewDirectory(), "cookie.secret"), "base64:" + Convert.ToBase64String(secrets[0]) + "\n");
         Dictionary<string, string?> settings = CertificateSettings(Pki);
         settings["Dtls:CookieSecretFile"] = cookieFile;
         var logs = new LogCapture();

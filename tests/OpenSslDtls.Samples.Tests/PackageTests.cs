@@ -157,6 +157,15 @@ public sealed partial class PackageTests
         }
     }
 
+    [Test]
+    public void The_README_tells_a_reader_to_add_exactly_the_packages_the_consumer_apps_reference()
+    {
+        // WriteConsumerAsync references OpenSslDtls, or OpenSslDtls.Hosting and Microsoft.Extensions.Hosting.
+        string readme = File.ReadAllText(Repository.PathOf("README.md"));
+        string[] told = [.. Regex.Matches(readme, @"dotnet\s+add\s+package\s+([A-Za-z0-9.]+)").Select(m => m.Groups[1].Value).Distinct().Order(StringComparer.Ordinal)];
+        Assert.That(told, Is.EqualTo(new[] { "Microsoft.Extensions.Hosting", "OpenSslDtls", "OpenSslDtls.Hosting" }));
+    }
+
     private async Task<string> WriteConsumerAsync(string name, string program)
     {
         string app = Path.Combine(Repository.Scratch, name);
@@ -179,13 +188,16 @@ public sealed partial class PackageTests
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.targets"), "<Project />\n");
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project>\n  <PropertyGroup>\n    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>\n  </PropertyGroup>\n</Project>\n");
-        // A block that uses the hosting package gets it and the Generic Host, at the version the repository pins.
-        string hosting = program.Contains("using OpenSsl.Dtls.Hosting;", StringComparison.Ordinal)
+        // Exactly the packages the README tells a reader to add: a block that uses the hosting package gets
+        // it (which brings OpenSslDtls) and the Generic Host at the version the repository pins; any other, OpenSslDtls.
+        string references = program.Contains("using OpenSsl.Dtls.Hosting;", StringComparison.Ordinal)
             ? $"""
                 <PackageReference Include="OpenSslDtls.Hosting" Version="[{_version}]" />
                 <PackageReference Include="Microsoft.Extensions.Hosting" Version="{await PinnedVersionAsync("Microsoft.Extensions.Hosting")}" />
             """
-            : string.Empty;
+            : $"""
+                <PackageReference Include="OpenSslDtls" Version="[{_version}]" />
+            """;
         // A block of type declarations only (a transport class) is a library; any other block is a program's top-level statements.
         string outputType = TypeDeclarationsOnly(program) ? "Library" : "Exe";
         await File.WriteAllTextAsync(Path.Combine(app, "Consumer.csproj"), $"""
@@ -197,8 +209,7 @@ public sealed partial class PackageTests
                 <Nullable>enable</Nullable>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="OpenSslDtls" Version="[{_version}]" />
-            {hosting}
+            {references}
               </ItemGroup>
             </Project>
             """);

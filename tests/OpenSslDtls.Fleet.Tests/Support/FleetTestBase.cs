@@ -82,7 +82,7 @@ public abstract class FleetTestBase : PeerProcessTestBase
 
         string prefix = NewDirectory("nginx");
         var config = new NginxConfig(FreeUdpPort(), [.. upstreams.Select(u => u.Port)], balancing, proxyTimeout) { ProxyBind = proxyBind };
-        string text = config.Render(prefix);
+        string text = config.Render(Path.Combine(prefix, "nginx.pid"));
         string file = Path.Combine(prefix, "nginx.conf");
         await File.WriteAllTextAsync(file, text);
         await TestContext.Out.WriteLineAsync($"--- {file}:\n{text}---");

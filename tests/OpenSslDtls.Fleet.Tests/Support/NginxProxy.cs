@@ -32,7 +32,7 @@ public sealed record NginxConfig(int ListenPort, IReadOnlyList<int> Upstreams, B
     /// </summary>
     public string? ProxyBind { get; init; }
 
-    public string Render(string prefix)
+    public string Render(string pidFile)
     {
         string balancing = Balancing == Balancing.HashRemoteAddress ? "        hash $remote_addr consistent;\n" : string.Empty;
         var servers = new StringBuilder();
@@ -47,7 +47,7 @@ public sealed record NginxConfig(int ListenPort, IReadOnlyList<int> Upstreams, B
             daemon off;
             master_process off;
             worker_processes 1;
-            pid {{prefix}}/nginx.pid;
+            pid {{pidFile}};
             error_log stderr info;
             events { worker_connections 1024; }
             stream {
