@@ -63,6 +63,7 @@ record() {
   local out
   if ! out=$(timeout 120 "$@" 2>"$work/err"); then
     echo "error: $measure/$impl round $round failed: $(tail -5 "$work/err")" >&2
+    echo "$measure $round $impl FAILED" >>"$results" # report.py warns and counts the samples
     return 0
   fi
   local line
@@ -75,7 +76,7 @@ cold() {
   local measure=$1 round=$2 impl=$3; shift 3
   local t0 out
   t0=$(date +%s%N)
-  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { echo "error: cold $impl: $(tail -3 "$work/err")" >&2; return 0; }
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { echo "error: cold $impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
   local done_ns=${out##*done_epoch_ns=}
   echo "$measure $round $impl $out process_ms=$(( (done_ns - t0) / 1000000 ))" >>"$results"
 }
@@ -156,7 +157,7 @@ cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes 
   local measure=$1 round=$2 impl=$3 server_pid=$4; shift 4
   local before after out
   before=$(cpu_ticks "$server_pid")
-  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; return 0; }
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
   after=$(cpu_ticks "$server_pid")
   local n rate
   n=$(awk '{ print $2 }' <<<"$out"); rate=$(awk '{ print $6 }' <<<"$out")
