@@ -27,7 +27,8 @@ FIGURES = {
     "many-100": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
     "many-1000": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
     "idle": [("rss_bytes_per_session", "server RSS growth B/session ↓"), ("managed_bytes_per_session", "of which GC heap B/session ↓"),
-             ("fresh_handshake_p50_ms", "fresh handshake p50 ms while held ↓"), ("fresh_handshake_p99_ms", "fresh handshake p99 ms while held ↓")],
+             ("fresh_handshake_p50_ms", "fresh handshake p50 ms while held ↓"), ("fresh_handshake_p99_ms", "fresh handshake p99 ms while held ↓"),
+             ("fresh_handshake_max_ms", "fresh handshake max ms while held ↓")],
 }
 TITLES = {
     "hs-ecdsa": "Full handshakes, ECDSA P-256 (X25519, AES-128-GCM, no resumption)",

@@ -6,7 +6,7 @@
 //   dtls-pair-bench --impl ours|bc --mode hs|resume|echo|bulk|cold --cert F --key F [--size B] [--seconds S]
 //   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S]
 //   dtls-pair-bench --mode serve                     a DtlsListener echo server (many peers, server side)
-//   dtls-pair-bench --mode probe --port P --peers N  N fresh handshakes one by one: p50/p99 ms
+//   dtls-pair-bench --mode probe --port P --peers N  20 unmeasured, then N fresh handshakes one by one: p50/p99/max ms
 using System.Diagnostics;
 using System.Globalization;
 using OpenSslDtls.PairBench;
