@@ -133,19 +133,16 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # Many peers: one server process per implementation for the whole section; every client run
-# handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat.
+# handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat, read by the
+# client at the timed window's start and end.
 start udp-server "$native" --mode udp-server; udp_port=$port; udp_pid=$pid
 start c-server "$c_server" --port 0 --quiet --max-sessions 2000; c_port=$port; c_pid=$pid
 start cs-server "${pair[@]}" --mode serve; cs_port=$port; cs_pid=$pid
 many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
-  local before after
-  before=$(cpu_ticks "$4")
-  record "$1" "$2" "$3" "${pair[@]}" --impl "$5" --mode many --port "$6" --peers "$7" --size 64 --seconds "$WINDOW"
-  after=$(cpu_ticks "$4")
-  local ops
-  ops=$(awk -v m="$1" -v r="$2" -v i="$3" '$1 == m && $2 == r && $3 == i { for (k = 5; k <= NF; k++) if ($k ~ /^ops=/) { sub("ops=", "", $k); print $k } }' "$results")
-  [[ -n "$ops" && "$ops" -gt 0 ]] && sed -i "\$s/\$/ server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / ops ))/" "$results"
-  return 0
+  # The client reads the server's utime+stime at the timed window's start and end (not the
+  # handshakes or the warm-up) and reports server_cpu_us_per_op itself.
+  record "$1" "$2" "$3" "${pair[@]}" --impl "$5" --mode many --port "$6" --peers "$7" --size 64 --seconds "$WINDOW" \
+    --server-pid "$4" --clock-ticks "$hz"
 }
 # Client side and server side of a full handshake across processes, against the other side's
 # native C peer (ECDSA P-256 ephemeral certificates, HelloVerifyRequest cookies from both servers,
