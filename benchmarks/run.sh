@@ -42,6 +42,9 @@ aot_ok=1
 dotnet publish "$root/benchmarks/PairBench" -c Release -r linux-x64 -p:PublishAot=true \
   -o "$work/aot" -nologo -v q -clp:ErrorsOnly >&2 || { aot_ok=0; echo "note: the Native AOT publish failed; cold start without it" >&2; }
 native="$root/native/build/dtls-bench"
+# The same suite on every side of the cross-process measures (what OpenSslDtls negotiates and what
+# dtls-bench forces): without these the C pair negotiated ECDHE-ECDSA-AES256-GCM-SHA384.
+suite=(--ciphers ECDHE-ECDSA-AES128-GCM-SHA256 --groups X25519:P-256) # P-256 stays listed: in TLS 1.2 it also admits the ECDSA P-256 certificate
 c_server="$root/native/build/dtls-echo-server"
 pair=(dotnet "$root/benchmarks/PairBench/bin/Release/net10.0/dtls-pair-bench.dll")
 pair_r2r=(dotnet "$work/r2r/dtls-pair-bench.dll")
@@ -136,7 +139,7 @@ hz=$(getconf CLK_TCK)
 # handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat, read by the
 # client at the timed window's start and end.
 start udp-server "$native" --mode udp-server; udp_port=$port; udp_pid=$pid
-start c-server "$c_server" --port 0 --quiet --max-sessions 2000; c_port=$port; c_pid=$pid
+start c-server "$c_server" --port 0 --quiet --max-sessions 2000 "${suite[@]}"; c_port=$port; c_pid=$pid
 start cs-server "${pair[@]}" --mode serve; cs_port=$port; cs_pid=$pid
 many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
   # The client reads the server's utime+stime at the timed window's start and end (not the
@@ -164,15 +167,15 @@ cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes 
 # of the steady rate), unmeasured, as the pair programs do; the C server gets the same.
 progress "warming up the servers"
 for p in "$c_port" "$cs_port"; do
-  timeout 120 "$c_client" --port "$p" --insecure --quiet --handshakes 1500 >/dev/null 2>&1 || true
+  timeout 120 "$c_client" --port "$p" --insecure --quiet "${suite[@]}" --handshakes 1500 >/dev/null 2>&1 || true
   timeout 120 "${pair[@]}" --impl ours --mode many --port "$p" --peers 100 --size 64 --seconds 2 >/dev/null 2>&1 || true
 done
 for round in $(seq 1 "$ROUNDS"); do
   progress "handshakes across processes, round $round"
-  cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
   cross hs-client-side "$round" ours "$c_pid" "${load[@]}" --port "$c_port" --handshakes "$HS_COUNT"
-  cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
-  cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
 done
 
 for peers in $PEERS; do
@@ -216,7 +219,7 @@ idle() { # IMPL PORT PID [MEMORY_FD]: appends "idle 1 IMPL RESULT ..."
   wait "$holder" || true
   echo "idle 1 $impl RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE )) managed_bytes_per_session=$(( (managed_after - managed_before) / IDLE )) ${line#RESULT }" >>"$results"
 }
-start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )); c_port=$port; c_pid=$pid
+start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )) "${suite[@]}"; c_port=$port; c_pid=$pid
 idle native "$c_port" "$c_pid"
 sed -i '$s/ managed_bytes_per_session=0//' "$results" # the C server has no managed heap
 stop "$c_pid"
