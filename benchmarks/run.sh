@@ -5,7 +5,7 @@
 # and the median of the per-round ratios (paired), for each measure.
 #
 #   bash benchmarks/run.sh                       # 5 rounds, about 8 minutes on 2 cores
-#   ROUNDS=1 WINDOW=0.3 IDLE=500 bash benchmarks/run.sh     # a quick check while developing
+#   ROUNDS=1 WINDOW=0.3 IDLE=500 PEERS=100 bash benchmarks/run.sh     # a quick check while developing
 #   WRITE_DOC=1 bash benchmarks/run.sh           # also rewrites the table in docs/benchmarks.md
 #
 # ROUNDS (default 5), WINDOW (seconds timed per run, default 1), IDLE (idle sessions held for the
