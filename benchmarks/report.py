@@ -37,7 +37,7 @@ TITLES = {
     "hs-server-side": "Full handshakes, server side: the C client against our DtlsListener or the C server (separate processes, ECDSA P-256, cookies)",
     "resume-ecdsa": "Resumed handshakes (ECDSA P-256; tickets in OpenSSL, session ID in BouncyCastle)",
     "echo-64": "Echo, 64 B, one session", "echo-1200": "Echo, 1,200 B, one session",
-    "bulk-1200": "Receiver overrun: one-way bulk, 1,200 B datagrams, one session, unpaced sender (every implementation, plain UDP too, loses datagrams: this measures how fast the receiver drains an overrun socket, not a sustainable rate)",
+    "bulk-1200": "Receiver overrun: one-way bulk, 1,200 B datagrams, one session, unpaced sender (receivers are overrun and lose datagrams, plain UDP too; see lost %: this measures how fast the receiver drains an overrun socket, not a sustainable rate)",
     "cold-ecdsa": "Cold start: first handshake in a fresh process (context creation included)",
     "many-100": "Many peers: 100 concurrent sessions echoing 64 B through one server",
     "many-1000": "Many peers: 1,000 concurrent sessions echoing 64 B through one server",
