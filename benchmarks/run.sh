@@ -5,7 +5,7 @@
 # and the median of the per-round ratios (paired), for each measure.
 #
 #   bash benchmarks/run.sh                       # 5 rounds, about 8 minutes on 2 cores
-#   ROUNDS=1 WINDOW=0.3 IDLE=500 bash benchmarks/run.sh     # a quick check while developing
+#   ROUNDS=1 WINDOW=0.3 IDLE=500 PEERS=100 bash benchmarks/run.sh     # a quick check while developing
 #   WRITE_DOC=1 bash benchmarks/run.sh           # also rewrites the table in docs/benchmarks.md
 #
 # ROUNDS (default 5), WINDOW (seconds timed per run, default 1), IDLE (idle sessions held for the
@@ -42,6 +42,9 @@ aot_ok=1
 dotnet publish "$root/benchmarks/PairBench" -c Release -r linux-x64 -p:PublishAot=true \
   -o "$work/aot" -nologo -v q -clp:ErrorsOnly >&2 || { aot_ok=0; echo "note: the Native AOT publish failed; cold start without it" >&2; }
 native="$root/native/build/dtls-bench"
+# The same suite on every side of the cross-process measures (what OpenSslDtls negotiates and what
+# dtls-bench forces): without these the C pair negotiated ECDHE-ECDSA-AES256-GCM-SHA384.
+suite=(--ciphers ECDHE-ECDSA-AES128-GCM-SHA256 --groups X25519:P-256) # P-256 stays listed: in TLS 1.2 it also admits the ECDSA P-256 certificate
 c_server="$root/native/build/dtls-echo-server"
 pair=(dotnet "$root/benchmarks/PairBench/bin/Release/net10.0/dtls-pair-bench.dll")
 pair_r2r=(dotnet "$work/r2r/dtls-pair-bench.dll")
@@ -63,6 +66,7 @@ record() {
   local out
   if ! out=$(timeout 120 "$@" 2>"$work/err"); then
     echo "error: $measure/$impl round $round failed: $(tail -5 "$work/err")" >&2
+    echo "$measure $round $impl FAILED" >>"$results" # report.py warns and counts the samples
     return 0
   fi
   local line
@@ -75,7 +79,7 @@ cold() {
   local measure=$1 round=$2 impl=$3; shift 3
   local t0 out
   t0=$(date +%s%N)
-  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { echo "error: cold $impl: $(tail -3 "$work/err")" >&2; return 0; }
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { echo "error: cold $impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
   local done_ns=${out##*done_epoch_ns=}
   echo "$measure $round $impl $out process_ms=$(( (done_ns - t0) / 1000000 ))" >>"$results"
 }
@@ -132,19 +136,16 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # Many peers: one server process per implementation for the whole section; every client run
-# handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat.
+# handshakes its own sessions. The server's CPU per round trip comes from /proc/PID/stat, read by the
+# client at the timed window's start and end.
 start udp-server "$native" --mode udp-server; udp_port=$port; udp_pid=$pid
-start c-server "$c_server" --port 0 --quiet --max-sessions 2000; c_port=$port; c_pid=$pid
+start c-server "$c_server" --port 0 --quiet --max-sessions 2000 "${suite[@]}"; c_port=$port; c_pid=$pid
 start cs-server "${pair[@]}" --mode serve; cs_port=$port; cs_pid=$pid
 many() { # MEASURE ROUND IMPL SERVER_PID CLIENT_IMPL PORT PEERS
-  local before after
-  before=$(cpu_ticks "$4")
-  record "$1" "$2" "$3" "${pair[@]}" --impl "$5" --mode many --port "$6" --peers "$7" --size 64 --seconds "$WINDOW"
-  after=$(cpu_ticks "$4")
-  local ops
-  ops=$(awk -v m="$1" -v r="$2" -v i="$3" '$1 == m && $2 == r && $3 == i { for (k = 5; k <= NF; k++) if ($k ~ /^ops=/) { sub("ops=", "", $k); print $k } }' "$results")
-  [[ -n "$ops" && "$ops" -gt 0 ]] && sed -i "\$s/\$/ server_cpu_us_per_op=$(( (after - before) * 1000000 / hz / ops ))/" "$results"
-  return 0
+  # The client reads the server's utime+stime at the timed window's start and end (not the
+  # handshakes or the warm-up) and reports server_cpu_us_per_op itself.
+  record "$1" "$2" "$3" "${pair[@]}" --impl "$5" --mode many --port "$6" --peers "$7" --size 64 --seconds "$WINDOW" \
+    --server-pid "$4" --clock-ticks "$hz"
 }
 # Client side and server side of a full handshake across processes, against the other side's
 # native C peer (ECDSA P-256 ephemeral certificates, HelloVerifyRequest cookies from both servers,
@@ -156,7 +157,7 @@ cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes 
   local measure=$1 round=$2 impl=$3 server_pid=$4; shift 4
   local before after out
   before=$(cpu_ticks "$server_pid")
-  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; return 0; }
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
   after=$(cpu_ticks "$server_pid")
   local n rate
   n=$(awk '{ print $2 }' <<<"$out"); rate=$(awk '{ print $6 }' <<<"$out")
@@ -166,15 +167,15 @@ cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes 
 # of the steady rate), unmeasured, as the pair programs do; the C server gets the same.
 progress "warming up the servers"
 for p in "$c_port" "$cs_port"; do
-  timeout 120 "$c_client" --port "$p" --insecure --quiet --handshakes 1500 >/dev/null 2>&1 || true
+  timeout 120 "$c_client" --port "$p" --insecure --quiet "${suite[@]}" --handshakes 1500 >/dev/null 2>&1 || true
   timeout 120 "${pair[@]}" --impl ours --mode many --port "$p" --peers 100 --size 64 --seconds 2 >/dev/null 2>&1 || true
 done
 for round in $(seq 1 "$ROUNDS"); do
   progress "handshakes across processes, round $round"
-  cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
   cross hs-client-side "$round" ours "$c_pid" "${load[@]}" --port "$c_port" --handshakes "$HS_COUNT"
-  cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet --handshakes "$HS_COUNT"
-  cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
+  cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
 done
 
 for peers in $PEERS; do
@@ -189,7 +190,8 @@ stop "$cs_pid"; stop "$udp_pid"
 
 # Memory per idle session at $IDLE sessions (once: it varies little between rounds), for both
 # servers the same way: RSS growth of the server process while dtls-load holds $IDLE sessions
-# (OpenSslDtls also reports its GC heap: managed share), and 100 fresh handshakes meanwhile (p99).
+# (OpenSslDtls also reports its GC heap: managed share), and 300 fresh handshakes meanwhile, after 20
+# unmeasured ones (p50, p99 = the 297th of 300, and the max).
 progress "idle memory at $IDLE sessions"
 stop "$c_pid"
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
@@ -212,12 +214,12 @@ idle() { # IMPL PORT PID [MEMORY_FD]: appends "idle 1 IMPL RESULT ..."
     for _ in $(seq 1 100); do [[ $(grep -c '^memory' "$work/$impl-idle.out") -ge 2 ]] && break; sleep 0.1; done
     managed_after=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
   fi
-  line=$(timeout 120 "${pair[@]}" --impl ours --mode probe --port "$port" --peers 100 | grep '^RESULT' || true)
+  line=$(timeout 120 "${pair[@]}" --impl ours --mode probe --port "$port" --peers 300 | grep '^RESULT' || true)
   exec 3>&-
   wait "$holder" || true
   echo "idle 1 $impl RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE )) managed_bytes_per_session=$(( (managed_after - managed_before) / IDLE )) ${line#RESULT }" >>"$results"
 }
-start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )); c_port=$port; c_pid=$pid
+start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )) "${suite[@]}"; c_port=$port; c_pid=$pid
 idle native "$c_port" "$c_pid"
 sed -i '$s/ managed_bytes_per_session=0//' "$results" # the C server has no managed heap
 stop "$c_pid"

@@ -20,7 +20,7 @@
 #define MAX_FILE_PAYLOAD 4096
 
 static struct {
-    const char *host, *file, *message, *ca, *server_name, *cert, *key;
+    const char *host, *file, *message, *ca, *server_name, *cert, *key, *ciphers, *groups;
     long port, count, mtu, handshakes, size;
     double timeout;
     int insecure, have_psk, quiet;
@@ -164,7 +164,8 @@ static void usage(FILE *out)
             "usage: dtls-echo-client [--host ADDR] [--port N] [--file FILE | --message TEXT]\n"
             "         [--ca FILE | --insecure] [--server-name NAME] [--cert FILE --key FILE]\n"
             "         [--psk IDENTITY:HEXKEY] [--count N] [--timeout SECONDS] [--alpn P]\n"
-            "         [--mtu N] [--handshakes N] [--size BYTES] [--quiet]\n");
+            "         [--mtu N] [--handshakes N] [--size BYTES] [--ciphers LIST]\n"
+            "         [--groups LIST] [--quiet]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -178,6 +179,7 @@ static void parse_args(int argc, char **argv)
         { "count", required_argument, NULL, 'N' },    { "timeout", required_argument, NULL, 't' },
         { "alpn", required_argument, NULL, 'l' },     { "mtu", required_argument, NULL, 'm' },
         { "handshakes", required_argument, NULL, 'H' }, { "size", required_argument, NULL, 'S' },
+        { "ciphers", required_argument, NULL, 'C' }, { "groups", required_argument, NULL, 'G' },
         { "quiet", no_argument, NULL, 'q' },          { "help", no_argument, NULL, 'u' },
         { NULL, 0, NULL, 0 },
     };
@@ -201,6 +203,8 @@ static void parse_args(int argc, char **argv)
         case 'm': cfg.mtu = parse_long("mtu", optarg, 256, 65535); break;
         case 'H': cfg.handshakes = parse_long("handshakes", optarg, 1, 100000000); break;
         case 'S': cfg.size = parse_long("size", optarg, 1, ECHO_MAX_DATAGRAM); break;
+        case 'C': cfg.ciphers = optarg; break;
+        case 'G': cfg.groups = optarg; break;
         case 'q': cfg.quiet = 1; break;
         case 'u': usage(stdout); exit(0);
         case ':': fail_usage("missing value for '%s'", argv[optind - 1]);
@@ -256,6 +260,7 @@ static SSL_CTX *make_ctx(void)
         print_ssl_error("cannot set ALPN");
         exit(1);
     }
+    restrict_suites(ctx, cfg.ciphers, cfg.groups); /* after the PSK list: an explicit --ciphers wins */
     if (cfg.mtu > 0)
         SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU); /* SSL_set_mtu(3): keep our value */
     return ctx;

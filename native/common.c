@@ -289,3 +289,17 @@ const char *ssl_failure_text(int err, char *buf, size_t cap)
         snprintf(buf, cap, "SSL error %d", err);
     return buf;
 }
+
+void restrict_suites(SSL_CTX *ctx, const char *ciphers, const char *groups)
+{
+    if (ciphers != NULL && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+        print_ssl_error("cannot set the cipher list");
+        fprintf(stderr, "error: --ciphers '%s' was rejected\n", ciphers);
+        exit(1);
+    }
+    if (groups != NULL && SSL_CTX_set1_groups_list(ctx, groups) != 1) {
+        print_ssl_error("cannot set the groups list");
+        fprintf(stderr, "error: --groups '%s' was rejected\n", groups);
+        exit(1);
+    }
+}

@@ -36,6 +36,9 @@ double now_seconds(void);
 
 /* Load a PEM certificate chain + key, or a CA file; exit 2 on failure. */
 void load_cert_key(SSL_CTX *ctx, const char *cert, const char *key);
+/* --ciphers / --groups: SSL_CTX_set_cipher_list(3) and SSL_CTX_set1_groups_list(3); NULL keeps the
+ * default; exits naming the list when OpenSSL rejects it. */
+void restrict_suites(SSL_CTX *ctx, const char *ciphers, const char *groups);
 void load_ca(SSL_CTX *ctx, const char *ca);
 /* Ephemeral self-signed ECDSA P-256 certificate; prints its SHA-256 fingerprint on stderr. */
 int use_ephemeral_cert(SSL_CTX *ctx);

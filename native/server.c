@@ -31,7 +31,7 @@
 #define THREAD_STACK (512 * 1024)
 
 static struct {
-    const char *host, *cert, *key, *ca;
+    const char *host, *cert, *key, *ca, *ciphers, *groups;
     long port, mtu, max_sessions;
     int require_client_cert, have_psk, quiet;
     struct psk_config psk;
@@ -261,7 +261,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: dtls-echo-server [--host ADDR] [--port N] [--cert FILE --key FILE] [--ca FILE]\n"
             "         [--require-client-cert] [--psk IDENTITY:HEXKEY] [--mtu N] [--alpn P1,P2]\n"
-            "         [--max-sessions N] [--quiet]\n");
+            "         [--max-sessions N] [--ciphers LIST]\n"
+            "         [--groups LIST] [--quiet]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -272,6 +273,7 @@ static void parse_args(int argc, char **argv)
         { "ca", required_argument, NULL, 'a' },    { "require-client-cert", no_argument, NULL, 'r' },
         { "psk", required_argument, NULL, 's' },   { "mtu", required_argument, NULL, 'm' },
         { "alpn", required_argument, NULL, 'l' },  { "max-sessions", required_argument, NULL, 'x' },
+        { "ciphers", required_argument, NULL, 'C' }, { "groups", required_argument, NULL, 'G' },
         { "quiet", no_argument, NULL, 'q' },       { "help", no_argument, NULL, 'u' },
         { NULL, 0, NULL, 0 },
     };
@@ -289,6 +291,8 @@ static void parse_args(int argc, char **argv)
         case 'm': cfg.mtu = parse_long("mtu", optarg, 256, 65535); break;
         case 'l': cfg.alpn_len = parse_alpn(optarg, cfg.alpn, sizeof cfg.alpn); break;
         case 'x': cfg.max_sessions = parse_long("max-sessions", optarg, 1, 100000); break;
+        case 'C': cfg.ciphers = optarg; break;
+        case 'G': cfg.groups = optarg; break;
         case 'q': cfg.quiet = 1; break;
         case 'u': usage(stdout); exit(0);
         case ':': fail_usage("missing value for '%s'", argv[optind - 1]);
@@ -337,6 +341,7 @@ static SSL_CTX *make_ctx(void)
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (cfg.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
     if (cfg.alpn_len > 0)
         SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, NULL);
+    restrict_suites(ctx, cfg.ciphers, cfg.groups); /* after the PSK list: an explicit --ciphers wins */
     if (cfg.mtu > 0)
         SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU); /* SSL_set_mtu(3): keep our value */
     return ctx;

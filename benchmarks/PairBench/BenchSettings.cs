@@ -21,5 +21,11 @@ internal sealed class BenchSettings
 
     public int Peers { get; set; } = 100;
 
+    /// <summary>Many peers: the server's process id, whose CPU (utime + stime in /proc/PID/stat) is read at the timed window's start and end; 0 = not measured.</summary>
+    public int ServerPid { get; set; }
+
+    /// <summary>Clock ticks per second of /proc/PID/stat (getconf CLK_TCK).</summary>
+    public int ClockTicks { get; set; } = 100;
+
     public bool Resume => Mode == "resume";
 }

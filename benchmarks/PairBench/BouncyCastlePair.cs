@@ -149,8 +149,11 @@ internal sealed class BouncyCastlePair : PairImpl
                         server.Send(buffer, 0, n);
                     }
 
-                    _received++;
-                    _last = Stopwatch.GetTimestamp();
+                    if (n > WarmupMark)
+                    {
+                        _received++;
+                        _last = Stopwatch.GetTimestamp();
+                    }
                 }
 
                 server.Close();

@@ -99,8 +99,11 @@ internal sealed class OursPair : PairImpl
                 await session.SendAsync(buffer.AsMemory(0, n), cancellationToken);
             }
 
-            received++;
-            last = Stopwatch.GetTimestamp();
+            if (n > WarmupMark)
+            {
+                received++;
+                last = Stopwatch.GetTimestamp();
+            }
         }
 
         return (received, last);

@@ -9,6 +9,9 @@ internal abstract class PairImpl : IAsyncDisposable
     /// <summary>A 1-byte datagram ends an echo or bulk run (payloads are larger), as in native/bench.c.</summary>
     public const int EndMark = 1;
 
+    /// <summary>Bulk warm-up datagrams are this long: the server's loop does not count them (payloads are larger).</summary>
+    public const int WarmupMark = 2;
+
     /// <summary>Opens a pair, completes both handshakes, closes both sides (close_notify).</summary>
     public abstract Task HandshakeOnceAsync(CancellationToken cancellationToken);
 

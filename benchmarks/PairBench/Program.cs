@@ -4,9 +4,9 @@
 // in the same shapes. Many peers: a client process against an external server (--port).
 //
 //   dtls-pair-bench --impl ours|bc --mode hs|resume|echo|bulk|cold --cert F --key F [--size B] [--seconds S]
-//   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S]
+//   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S] [--server-pid PID --clock-ticks HZ]
 //   dtls-pair-bench --mode serve                     a DtlsListener echo server (many peers, server side)
-//   dtls-pair-bench --mode probe --port P --peers N  N fresh handshakes one by one: p50/p99 ms
+//   dtls-pair-bench --mode probe --port P --peers N  20 unmeasured, then N fresh handshakes one by one: p50/p99/max ms
 using System.Diagnostics;
 using System.Globalization;
 using OpenSslDtls.PairBench;
@@ -26,6 +26,8 @@ for (int i = 0; i < args.Length; i++)
         case "--seconds": settings.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--port": settings.Port = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--peers": settings.Peers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--server-pid": settings.ServerPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--clock-ticks": settings.ClockTicks = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"error: unknown argument '{args[i]}'");
             return 2;
