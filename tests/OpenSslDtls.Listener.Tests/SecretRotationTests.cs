@@ -143,14 +143,7 @@ public class SecretRotationTests
     private static async Task<string> RunSClientAsync(string openssl, DtlsListener listener, params string[] session)
     {
         await using PeerProcess peer = PeerProcess.Start(openssl, ["s_client", "-dtls1_2", "-connect", listener.LocalEndPoint.ToString(), "-CAfile", PeerCredentials.ServerCertificateFile, "-verify_return_error", .. session]);
-        string line = $"rotation-{Guid.NewGuid():N}";
-        await peer.WaitUntilAsync(p => p.StandardOutput.Contains("Cipher is", StringComparison.Ordinal), PeerTimeout, "s_client's handshake");
-        peer.Write(line + "\n");
-        // s_client prints "New, ..." even for a failed handshake (PEERS.md): the echo is the proof.
-        await peer.WaitUntilAsync(p => p.StandardOutput.Split('\n').Any(l => l.TrimEnd('\r') == line), PeerTimeout, "the echo");
-        peer.CloseInput();
-        await peer.WaitForExitAsync(PeerTimeout);
-        return peer.StandardOutput;
+        return await peer.EchoLineAndCloseAsync($"rotation-{Guid.NewGuid():N}", PeerTimeout);
     }
 
     private static string TicketKeyName(string output) => FirstTicketBytes(output) ?? throw new AssertionException($"s_client printed no ticket\n{output}");

@@ -146,6 +146,22 @@ public sealed class PeerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One whole <c>openssl s_client</c> connection: waits for its handshake ("Cipher is"), writes
+    /// <paramref name="line"/> and waits until the server's echo of it comes back (s_client prints
+    /// "New, ..." even for a failed handshake, PEERS.md: the echo is the proof), ends its input and
+    /// waits for it to exit. Returns its stdout (with the SSL-Session block).
+    /// </summary>
+    public async Task<string> EchoLineAndCloseAsync(string line, TimeSpan timeout)
+    {
+        await WaitUntilAsync(p => p.StandardOutput.Contains("Cipher is", StringComparison.Ordinal), timeout, "s_client's handshake").ConfigureAwait(false);
+        Write(line + "\n");
+        await WaitUntilAsync(p => p.StandardOutput.Split('\n').Any(l => l.TrimEnd('\r') == line), timeout, $"the echo of {line}").ConfigureAwait(false);
+        CloseInput();
+        await WaitForExitAsync(timeout).ConfigureAwait(false);
+        return StandardOutput;
+    }
+
     /// <summary>Waits for a stdout line starting with <paramref name="prefix"/> and returns it.</summary>
     public async Task<string> WaitForOutputLineAsync(string prefix, TimeSpan timeout)
     {

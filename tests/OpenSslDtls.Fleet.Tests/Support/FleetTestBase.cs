@@ -97,13 +97,7 @@ public abstract class FleetTestBase : PeerProcessTestBase
     {
         string openssl = ExternalTool.Require("openssl", "openssl");
         PeerProcess peer = Start(openssl, ["s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-CAfile", Pki.CaFile, "-verify_return_error", .. arguments]);
-        string line = $"fleet-{Guid.NewGuid():N}";
-        await peer.WaitUntilAsync(p => p.StandardOutput.Contains("Cipher is", StringComparison.Ordinal), PeerTimeout, "s_client's handshake");
-        peer.Write(line + "\n");
-        await peer.WaitUntilAsync(p => p.StandardOutput.Split('\n').Any(l => l.TrimEnd('\r') == line), PeerTimeout, "s_client's echo");
-        peer.CloseInput();
-        await peer.WaitForExitAsync(PeerTimeout);
-        return peer.StandardOutput;
+        return await peer.EchoLineAndCloseAsync($"fleet-{Guid.NewGuid():N}", PeerTimeout);
     }
 
     /// <summary>Stops an instance with SIGTERM (a clean close) and returns the statistics line it logs on the way out.</summary>
