@@ -98,7 +98,13 @@ public class ListenerLimitTests
 
         // The same ClientHello again (a retransmission): the handshake goes on, it is not started over.
         await raw.SendToAsync(withCookie, listener.LocalEndPoint, ct);
-        await Task.Delay(200, ct);
+        // A barrier instead of a wait: the one receive loop handles datagrams in order, so once another
+        // socket's ClientHello has been answered, the retransmission sent before it has been handled.
+        using (Socket barrier = RawSocket())
+        {
+            await RawDtls.GetCookieAsync(barrier, listener.LocalEndPoint, ct);
+        }
+
         Assert.That(listener.Statistics.HandshakesStarted, Is.EqualTo(1));
         Assert.That(listener.Statistics.SessionsReplaced, Is.Zero);
         Assert.That(listener.Statistics.PendingHandshakes, Is.EqualTo(1));
