@@ -33,25 +33,7 @@ internal sealed class OpenSslCliProcess : IDisposable
     }
 
     /// <summary>Finds <c>openssl</c> on PATH; on CI (CI=true) its absence fails the test, elsewhere it skips it saying how to install.</summary>
-    public static string Require()
-    {
-        string? path = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "openssl"))
-            .FirstOrDefault(File.Exists);
-        if (path is null)
-        {
-            const string message = "'openssl' is not installed; install it: apt-get install openssl";
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                Assert.Fail(message + " (CI=true: .ci/run must provide it)");
-            }
-
-            Assert.Ignore(message);
-        }
-
-        return path!;
-    }
+    public static string Require() => OpenSslDtls.Samples.Tests.ExternalTool.Require("openssl", "openssl");
 
     public static OpenSslCliProcess Start(params string[] arguments)
     {

@@ -39,22 +39,9 @@ internal sealed class OpenSslCommand : IDisposable
 
     public static OpenSslCommand Start(params string[] arguments)
     {
-        string? path = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "openssl"))
-            .FirstOrDefault(File.Exists);
-        if (path is null)
-        {
-            const string message = "'openssl' is not installed: apt-get install openssl";
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                Assert.Fail($"{message} (CI=true: .ci/run must provide it)");
-            }
+        string path = OpenSslDtls.Samples.Tests.ExternalTool.Require("openssl", "openssl");
 
-            Assert.Ignore(message);
-        }
-
-        var info = new ProcessStartInfo(path!)
+        var info = new ProcessStartInfo(path)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
