@@ -88,6 +88,13 @@ public sealed class InMemoryPairClosureTests : DtlsFixture
         byte[] buffer = new byte[2048];
         int first = await server.ReceiveAsync(buffer, cancellationToken);
         int end = await server.ReceiveAsync(buffer, cancellationToken);
+        // The receive returns 0 while the close_notify is handled; the end reports itself closed just
+        // after, on its delivery loop: wait for that (bounded), then assert it.
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); !serverSide.IsClosed && waited.Elapsed < TimeSpan.FromSeconds(5);)
+        {
+            await Task.Delay(10, cancellationToken);
+        }
+
         Assert.Multiple(() =>
         {
             Assert.That(buffer.AsSpan(0, first).ToArray(), Is.EqualTo(payload), "what was sent before arrives first");
