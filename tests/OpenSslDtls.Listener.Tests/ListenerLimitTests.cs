@@ -114,7 +114,6 @@ public class ListenerLimitTests
         DtlsListenerStatistics stats = listener.Statistics;
         Assert.That(stats.HandshakesTimedOut, Is.EqualTo(1));
         Assert.That(stats.HandshakesFailed, Is.EqualTo(1));
-        Assert.That(stats.Retransmissions, Is.GreaterThanOrEqualTo(0));
         Assert.That(stats.ActiveSessions, Is.Zero);
     }
 
