@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one-way bulk measure of benchmarks/run.sh alone, interleaved the same way (plain UDP, native C,
-# OpenSslDtls, BouncyCastle per round), for work on the receive path without the whole run:
+# OpenSslDtls, OpenSslDtls through a DtlsListener, BouncyCastle per round), for work on the
+# receive path without the whole run:
 #   ROUNDS=5 WINDOW=1 bash benchmarks/bulk.sh      # prints report.py's table for bulk-1200
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,7 @@ for round in $(seq 1 "$ROUNDS"); do
   record udp "$round" "$native" --mode bulk --udp --size "$SIZE" --seconds "$WINDOW"
   record native "$round" "$native" --mode bulk "${certs[@]}" --size "$SIZE" --seconds "$WINDOW"
   record ours "$round" "${pair[@]}" --impl ours --mode bulk "${certs[@]}" --size "$SIZE" --seconds "$WINDOW"
+  record ours-listener "$round" "${pair[@]}" --impl ours-listener --mode bulk "${certs[@]}" --size "$SIZE" --seconds "$WINDOW"
   record bc "$round" "${pair[@]}" --impl bc --mode bulk "${certs[@]}" --size "$SIZE" --seconds "$WINDOW"
 done
 mkdir -p "$root/artifacts/bench"; cp "$results" "$root/artifacts/bench/bulk-results.txt"
