@@ -22,7 +22,7 @@ FIGURES = {
     "resume-ecdsa": [("per_second", "resumed handshakes/s ↑"), ("cpu_us_per_op", "CPU µs/handshake ↓"), ("alloc_b_per_op", "allocated B/handshake ↓")],
     "echo-64": [("per_second", "round trips/s ↑"), ("cpu_us_per_op", "CPU µs/round trip ↓"), ("alloc_b_per_op", "allocated B/round trip ↓")],
     "echo-1200": [("per_second", "round trips/s ↑"), ("cpu_us_per_op", "CPU µs/round trip ↓"), ("alloc_b_per_op", "allocated B/round trip ↓")],
-    "bulk-1200": [("mb_per_second", "received MB/s under an unpaced sender (receiver overrun) ↑"), ("lost_pct", "lost % ↓"), ("cpu_us_per_op", "CPU µs/datagram ↓"), ("alloc_b_per_op", "allocated B/datagram ↓")],
+    "bulk-1200": [("mb_per_second", "received MB/s, paced ↑"), ("lost_pct", "lost % ↓"), ("stalls", "window re-opened after a 20 ms wait ↓"), ("cpu_us_per_op", "CPU µs/datagram ↓"), ("alloc_b_per_op", "allocated B/datagram ↓")],
     "cold-ecdsa": [("cold_ms", "ms from Main to first handshake done ↓"), ("setup_ms", "of which: both contexts made (ms) ↓"), ("process_ms", "ms from exec to first handshake done ↓")],
     "many-100": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
     "many-1000": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
@@ -37,7 +37,7 @@ TITLES = {
     "hs-server-side": "Full handshakes, server side: the C client against our DtlsListener or the C server (separate processes, ECDSA P-256, cookies)",
     "resume-ecdsa": "Resumed handshakes (ECDSA P-256; tickets in OpenSSL, session ID in BouncyCastle)",
     "echo-64": "Echo, 64 B, one session", "echo-1200": "Echo, 1,200 B, one session",
-    "bulk-1200": "Receiver overrun: one-way bulk, 1,200 B datagrams, one session, unpaced sender (receivers are overrun and lose datagrams, plain UDP too; see lost %: this measures how fast the receiver drains an overrun socket, not a sustainable rate)",
+    "bulk-1200": "One-way bulk, 1,200 B datagrams, one session, sender paced by a credit window (an 8 B ack from the receiver every 16 datagrams, at most 64 unacknowledged, a 20 ms wait re-opens the window): sustained goodput with losses counted",
     "cold-ecdsa": "Cold start: first handshake in a fresh process (context creation included)",
     "many-100": "Many peers: 100 concurrent sessions echoing 64 B through one server",
     "many-1000": "Many peers: 1,000 concurrent sessions echoing 64 B through one server",
@@ -178,7 +178,7 @@ def targets(data):
     ratio_check("handshakes/s ≥ 15 × BouncyCastle, RSA", "hs-rsa", "per_second", "bc", 15)
     for m, fig in (("echo-64", "per_second"), ("echo-1200", "per_second")):
         ratio_check(f"{m} ≥ 0.9 × native", m, fig, "native", 0.9)
-    ratio_check("bulk-1200 ≥ 0.9 × native (receiver overrun: received MB/s under an unpaced sender)", "bulk-1200", "mb_per_second", "native", 0.9)
+    ratio_check("bulk-1200 ≥ 0.9 × native (received MB/s, paced sender)", "bulk-1200", "mb_per_second", "native", 0.9)
     for m in ("many-100", "many-1000"):
         ratio_check(f"{m}: round trips/s ≥ 1.0 × native thread-per-client server", m, "per_second", "native", 1.0)
     # 0 B per steady-state operation: every steady-state measure the run has, each with its figure.
@@ -189,14 +189,15 @@ def targets(data):
         per_round = [f["alloc_b_per_op"] for f in data.get((m, impl), {}).values() if "alloc_b_per_op" in f]
         check(f"0 B allocated per steady-state round trip: {what}", med(m, impl, "alloc_b_per_op"), lambda v: v < 1,
               lambda v: f"{v:.1f} B", per_round, kind="median over rounds")
-    bulk_lost = med("bulk-1200", "ours", "lost_pct")
-    bulk_alloc = med("bulk-1200", "ours", "alloc_b_per_op")
-    if bulk_alloc is not None:
-        overrun = bulk_lost is not None and bulk_lost > 1
-        rows.append(f"| 0 B allocated per datagram, one-way bulk 1,200 B | {bulk_alloc:.1f} B (median over rounds, "
-                    f"n={samples_of('bulk-1200', 'ours', 'alloc_b_per_op')}; lost {fmt(bulk_lost)} %) | "
-                    + ("not steady state: the receiver was overrun, so this counts loss handling too; no verdict |" if overrun
-                       else ("met |" if bulk_alloc < 1 else "**missed** |")))
+    for impl, what in (("ours", "connected sockets"), ("ours-listener", "through the listener (the listener's hot path)")):
+        bulk_lost = med("bulk-1200", impl, "lost_pct")
+        bulk_alloc = med("bulk-1200", impl, "alloc_b_per_op")
+        if bulk_alloc is not None:
+            overrun = bulk_lost is not None and bulk_lost > 1
+            rows.append(f"| 0 B allocated per datagram, one-way bulk 1,200 B, {what} | {bulk_alloc:.1f} B (median over rounds, "
+                        f"n={samples_of('bulk-1200', impl, 'alloc_b_per_op')}; lost {fmt(bulk_lost)} %) | "
+                        + ("not steady state: over 1 % lost, so this counts loss handling too; no verdict |" if overrun
+                           else ("met |" if bulk_alloc < 1 else "**missed** |")))
     single = "single run, not paired"
     check("managed memory per idle session ≤ 2 KiB", med("idle", "ours", "managed_bytes_per_session"), lambda v: v <= 2048,
           lambda v: f"{v:,.0f} B", n=samples_of("idle", "ours", "managed_bytes_per_session"), kind=single)

@@ -90,7 +90,7 @@ pair_measure() { # MEASURE ROUND MODE CERTS... -- EXTRA...: native, ours, (ours 
   local measure=$1 round=$2 mode=$3; shift 3
   record "$measure" "$round" native "$native" --mode "$mode" --seconds "$WINDOW" "$@"
   record "$measure" "$round" ours "${pair[@]}" --impl ours --mode "$mode" --seconds "$WINDOW" "$@"
-  if [[ $mode == echo ]]; then
+  if [[ $mode == echo || $mode == bulk ]]; then
     record "$measure" "$round" ours-listener "${pair[@]}" --impl ours-listener --mode "$mode" --seconds "$WINDOW" "$@"
   fi
   record "$measure" "$round" bc "${pair[@]}" --impl bc --mode "$mode" --seconds "$WINDOW" "$@"

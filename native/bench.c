@@ -8,7 +8,15 @@
  *   dtls-bench --mode udp-server                                     plain UDP echo server (many peers)
  *
  * Prints one line "RESULT name=value ...": ops, seconds, per_second, cpu_us_per_op (getrusage,
- * both threads), and per mode: lost/mb_per_second (bulk), cold_ms and done_epoch_ns (cold).
+ * both threads), and per mode: sent/lost/stalls/mb_per_second (bulk), cold_ms and done_epoch_ns (cold).
+ *
+ * Bulk is paced by a credit window, the same in benchmarks/PairBench (PacedBulk.cs): each datagram
+ * starts with its sequence number (8 bytes, little-endian on these machines); the receiver sends an
+ * 8-byte ack holding the highest sequence number seen after every BULK_ACK_EVERY datagrams, on the
+ * same session; the sender keeps at most BULK_WINDOW datagrams unacknowledged, and if no ack comes
+ * within BULK_ACK_TIMEOUT seconds (a lost ack, or lost datagrams that leave the receiver short of
+ * its next ack) it re-opens the window and counts a stall. Unpaced, every receiver (plain UDP too)
+ * was overrun and lost half of what was sent: the figure said how fast it drains an overrun socket.
  */
 #include "common.h"
 
@@ -29,6 +37,10 @@
 #include <openssl/err.h>
 
 #define END_MARK 1 /* a 1-byte datagram ends an echo or bulk run (payloads are larger) */
+#define BULK_ACK_EVERY 16
+#define BULK_WINDOW 64 /* 64 x 1,200 B fit the default 208 KiB socket receive buffer (about 2.3 KiB each) */
+#define BULK_ACK_TIMEOUT 0.02
+#define BULK_ACK_LEN 8
 
 static struct {
     const char *mode, *cert, *key;
@@ -41,7 +53,7 @@ static SSL_CTX *server_ctx, *client_ctx;
 static SSL_SESSION *resume_session;
 static pthread_barrier_t barrier;
 static volatile int stop;
-static long ops, lost;
+static long ops, lost, stalls;
 static double last_rx; /* bulk: when the receiver got its last full datagram */
 static int sfd, cfd, server_port;
 static SSL *sssl, *cssl;
@@ -178,9 +190,15 @@ static void *server_main(void *arg)
                 xsend(1, buf, n);
         } else if (!strcmp(cfg.mode, "bulk")) {
             int n;
+            uint64_t seq, highest = 0, got = 0;
             while ((n = xrecv(1, buf, sizeof buf, 0.5)) > END_MARK) {
+                memcpy(&seq, buf, sizeof seq);
+                if (seq > highest)
+                    highest = seq;
                 ops++;
                 last_rx = now_seconds();
+                if (++got % BULK_ACK_EVERY == 0)
+                    xsend(1, &highest, BULK_ACK_LEN);
             }
         }
         pthread_barrier_wait(&barrier); /* done with this pair */
@@ -250,6 +268,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cfg.mode, "udp-server"))
         udp_server();
+    if (!strcmp(cfg.mode, "bulk") && cfg.size < BULK_ACK_LEN + 1)
+        fail_usage("--mode bulk needs --size of at least %d (a sequence number leads each datagram)", BULK_ACK_LEN + 1);
     if (!cfg.udp) {
         if (cfg.cert == NULL || cfg.key == NULL)
             fail_usage("--cert and --key are required without --udp");
@@ -302,11 +322,26 @@ int main(int argc, char **argv)
                 }
             }
         } else if (!strcmp(cfg.mode, "bulk")) {
+            uint64_t acked = 0, seq;
             start = now_seconds();
             cpu0 = cpu_seconds();
             while (now_seconds() - start < cfg.seconds && sent < 100000000)
-                for (int k = 0; k < 16; k++, sent++)
+                for (int k = 0; k < 16; k++) {
+                    while (sent - (long)acked >= BULK_WINDOW) { /* the window is full: wait for an ack */
+                        int n = xrecv(0, buf, sizeof buf, BULK_ACK_TIMEOUT);
+                        if (n < 0) { /* none came: re-open the window rather than hang */
+                            stalls++;
+                            acked = (uint64_t)sent;
+                        } else if (n == BULK_ACK_LEN) {
+                            memcpy(&seq, buf, sizeof seq);
+                            if (seq > acked)
+                                acked = seq;
+                        }
+                    }
+                    seq = (uint64_t)++sent;
+                    memcpy(payload, &seq, sizeof seq);
                     xsend(0, payload, (int)cfg.size);
+                }
         }
         end = now_seconds();
         if (!hs) {
@@ -333,7 +368,7 @@ int main(int argc, char **argv)
     printf("RESULT ops=%ld seconds=%.3f per_second=%.1f cpu_us_per_op=%.1f", ops, seconds,
            ops / seconds, ops ? cpu * 1e6 / ops : 0);
     if (!strcmp(cfg.mode, "bulk"))
-        printf(" sent=%ld lost=%ld mb_per_second=%.1f", sent, lost, ops * (double)cfg.size / seconds / 1e6);
+        printf(" sent=%ld lost=%ld stalls=%ld mb_per_second=%.1f", sent, lost, stalls, ops * (double)cfg.size / seconds / 1e6);
     if (cold)
         printf(" cold_ms=%.2f setup_ms=%.2f done_epoch_ns=%lld", cold_ms, setup_ms,
                (long long)wall.tv_sec * 1000000000LL + wall.tv_nsec);

@@ -94,6 +94,9 @@ internal sealed class BouncyCastlePair : PairImpl
     public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_client!.Receive(buffer.Span, 10_000));
 
+    public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_client!.Receive(buffer.Span, (int)timeout.TotalMilliseconds)); // -1: nothing within the wait
+
     public override Task<(long Received, long LastTimestamp)> CloseAsync(CancellationToken cancellationToken)
     {
         Thread.Sleep(100); // lets the receiver drain what is queued, so that the end marks are not dropped with it
@@ -141,6 +144,7 @@ internal sealed class BouncyCastlePair : PairImpl
             try
             {
                 DtlsTransport server = new DtlsServerProtocol().Accept(new BenchServer(this), new SocketTransport(_sockets!.Server));
+                var paced = new PacedReceiver();
                 int n;
                 while (_serverMode != 0 && (n = server.Receive(buffer, 0, buffer.Length, 10_000)) > EndMark)
                 {
@@ -148,13 +152,14 @@ internal sealed class BouncyCastlePair : PairImpl
                     {
                         server.Send(buffer, 0, n);
                     }
-
-                    if (n > WarmupMark)
+                    else if (paced.OnDatagram(buffer.AsSpan(0, n)))
                     {
-                        _received++;
-                        _last = Stopwatch.GetTimestamp();
+                        server.Send(paced.Ack, 0, paced.Ack.Length);
                     }
                 }
+
+                _received = paced.Counted;
+                _last = paced.Last;
 
                 server.Close();
             }

@@ -90,31 +90,40 @@ internal static class Measure
 
             case "bulk":
             {
+                // Paced by a credit window (PacedBulk.cs, the same as native/bench.c's): a sustainable
+                // rate with losses counted, not how fast an overrun receiver drains its socket.
+                if (settings.Size < PacedBulk.HeaderLength)
+                {
+                    throw new ArgumentException($"--mode bulk needs --size of at least {PacedBulk.HeaderLength} (a sequence number leads each datagram)");
+                }
+
                 await impl.OpenAsync(echo: false, cancellationToken);
-                byte[] payload = new byte[settings.Size];
-                // Warm-up (JIT, tiering) with short datagrams the server does not count, then a pause
-                // so that the receiver drains its backlog before the clock starts.
-                byte[] warmupPayload = new byte[PairImpl.WarmupMark];
+                var sender = new PacedSender(impl);
+                // Warm-up (JIT, tiering) through the same window with datagrams the receiver does not count.
+                byte[] warmup = new byte[settings.Size];
                 long warmStart = Stopwatch.GetTimestamp();
                 for (int i = 0; i < MaxWarmupOps && Stopwatch.GetElapsedTime(warmStart) < Warmup; i++)
                 {
-                    await impl.SendAsync(warmupPayload, cancellationToken);
+                    await sender.SendAsync(warmup, cancellationToken);
                 }
 
-                await Task.Delay(200, cancellationToken);
+                byte[] payload = new byte[settings.Size];
+                payload[8] = PacedBulk.Measured;
+                long warmStalls = sender.Stalls;
                 Snapshot start = Snapshot.Take();
                 long sent = 0;
                 while (Stopwatch.GetElapsedTime(start.Timestamp) < window && sent < 100_000_000)
                 {
                     for (int k = 0; k < 16; k++, sent++)
                     {
-                        await impl.SendAsync(payload, cancellationToken);
+                        await sender.SendAsync(payload, cancellationToken);
                     }
                 }
 
                 (long received, long last) = await impl.CloseAsync(cancellationToken);
                 TimeSpan elapsed = Stopwatch.GetElapsedTime(start.Timestamp, last);
-                return start.Format(received, elapsed) + Inv($" sent={sent} lost={sent - received} mb_per_second={received * (double)settings.Size / elapsed.TotalSeconds / 1e6:F1}");
+                return start.Format(received, elapsed)
+                    + Inv($" sent={sent} lost={sent - received} stalls={sender.Stalls - warmStalls} mb_per_second={received * (double)settings.Size / elapsed.TotalSeconds / 1e6:F1}");
             }
 
             default:

@@ -90,7 +90,7 @@ internal sealed class OursPair : PairImpl
     private static async Task<(long, long)> ServeAsync(DtlsSession session, bool echo, CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[16384];
-        long received = 0, last = 0;
+        var paced = new PacedReceiver();
         int n;
         while ((n = await session.ReceiveAsync(buffer, cancellationToken)) > EndMark)
         {
@@ -98,20 +98,42 @@ internal sealed class OursPair : PairImpl
             {
                 await session.SendAsync(buffer.AsMemory(0, n), cancellationToken);
             }
-
-            if (n > WarmupMark)
+            else if (paced.OnDatagram(buffer.AsSpan(0, n)))
             {
-                received++;
-                last = Stopwatch.GetTimestamp();
+                await session.SendAsync(paced.Ack, cancellationToken);
             }
         }
 
-        return (received, last);
+        return (paced.Counted, paced.Last);
     }
 
     public override ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) => _clientSession!.SendAsync(payload, cancellationToken);
 
     public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) => _clientSession!.ReceiveAsync(buffer, cancellationToken);
+
+    private CancellationTokenSource _timeout = new();
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public override async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        // One token source reused while no timeout fires (TryReset), so that the wait allocates nothing.
+        if (!_timeout.TryReset())
+        {
+            _timeout.Dispose();
+            _timeout = new CancellationTokenSource();
+        }
+
+        _timeout.CancelAfter(timeout);
+        try
+        {
+            return await _clientSession!.ReceiveAsync(buffer, _timeout.Token);
+        }
+        catch (OperationCanceledException) when (_timeout.IsCancellationRequested)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return -1;
+        }
+    }
 
     public override async Task<(long Received, long LastTimestamp)> CloseAsync(CancellationToken cancellationToken)
     {
@@ -144,6 +166,7 @@ internal sealed class OursPair : PairImpl
         }
 
         _sockets?.Dispose();
+        _timeout.Dispose();
         _server.Dispose();
         _client.Dispose();
     }
