@@ -229,10 +229,11 @@ public sealed partial class DtlsContext : IDisposable
             DtlsProtocolSupport.ThrowIfUnsupported(requestedMax, nameof(o.MaximumProtocol));
         }
 
-        Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), $"{o.MinimumProtocol} is not supported by this libssl");
+        // The reasons are made only on failure: formatting an enum was JIT work at every first context (cold start).
+        Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), () => $"{o.MinimumProtocol} is not supported by this libssl");
         if (o.MaximumProtocol is { } max)
         {
-            Check(SSL_CTX_set_max_proto_version(_handle, (int)max), nameof(o.MaximumProtocol), $"{max} is not supported by this libssl");
+            Check(SSL_CTX_set_max_proto_version(_handle, (int)max), nameof(o.MaximumProtocol), () => $"{max} is not supported by this libssl");
         }
 
         // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.

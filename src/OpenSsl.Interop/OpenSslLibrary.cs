@@ -287,7 +287,13 @@ public static class OpenSslLibrary
 
     private static IEnumerable<(string Ssl, string Crypto)> Candidates(string? directory)
     {
-        (string, string)[] names = [.. Majors.Select(FileNamesFor)];
+        // A loop, not Majors.Select: LINQ over value tuples was JIT-compiled even under ReadyToRun (cold start).
+        var names = new (string Ssl, string Crypto)[Majors.Length];
+        for (int i = 0; i < Majors.Length; i++)
+        {
+            names[i] = FileNamesFor(Majors[i]);
+        }
+
         if (directory is not null)
         {
             return names.Select(n => (Path.Combine(directory, n.Item1), Path.Combine(directory, n.Item2)));
