@@ -16,7 +16,15 @@ internal static class CipherPolicy
             return;
         }
 
-        List<string> refused = [.. SSL_CTX_get_ciphers_info(context).Where(c => !IsModern(c)).Select(c => c.Name)];
+        List<string> refused = [];
+        foreach (SslCipherInfo cipher in SSL_CTX_get_ciphers_info(context))
+        {
+            if (!IsModern(cipher))
+            {
+                refused.Add(cipher.Name);
+            }
+        }
+
         if (refused.Count > 0)
         {
             throw SettingErrors.Invalid(
@@ -35,9 +43,19 @@ internal static class CipherPolicy
     public static void RequireUsableSuites(SafeSslContextHandle context, DtlsOptions options, bool psk, bool hasCertificate)
     {
         // (D)TLS 1.3 suites (NID_kx_any) are always listed and run with either credential: DTLS 1.2's decide.
-        SslCipherInfo[] ciphers = [.. SSL_CTX_get_ciphers_info(context).Where(c => c.KeyExchangeNid != NID_kx_any)];
-        bool pskSuites = ciphers.Any(c => c.KeyExchangeNid is NID_kx_psk or NID_kx_ecdhe_psk);
-        bool certificateSuites = ciphers.Any(c => c.KeyExchangeNid is not (NID_kx_psk or NID_kx_ecdhe_psk));
+        // Loops rather than LINQ over the struct: each generic instantiation was JIT-compiled at the first
+        // context's creation, even under ReadyToRun (docs/benchmarks.md, cold start).
+        bool pskSuites = false;
+        bool certificateSuites = false;
+        foreach (SslCipherInfo cipher in SSL_CTX_get_ciphers_info(context))
+        {
+            if (cipher.KeyExchangeNid != NID_kx_any)
+            {
+                pskSuites |= IsPsk(cipher);
+                certificateSuites |= !IsPsk(cipher);
+            }
+        }
+
         string? problem = null;
         if (psk && !pskSuites && !(options.IsServer && hasCertificate))
         {
@@ -69,14 +87,26 @@ internal static class CipherPolicy
     public static void AllowCcm8WithoutCertificates(SafeSslContextHandle context)
     {
         // (D)TLS 1.3 suites (NID_kx_any) are always listed; they are not what DTLS 1.2 negotiates.
-        SslCipherInfo[] ciphers = [.. SSL_CTX_get_ciphers_info(context).Where(c => c.KeyExchangeNid != NID_kx_any)];
-        if (ciphers.Length > 0
-            && ciphers.All(c => c.KeyExchangeNid is NID_kx_psk or NID_kx_ecdhe_psk)
-            && ciphers.Any(c => c.Name.Contains("CCM8", StringComparison.Ordinal)))
+        int suites = 0;
+        bool allPsk = true;
+        bool ccm8 = false;
+        foreach (SslCipherInfo cipher in SSL_CTX_get_ciphers_info(context))
+        {
+            if (cipher.KeyExchangeNid != NID_kx_any)
+            {
+                suites++;
+                allPsk &= IsPsk(cipher);
+                ccm8 |= cipher.Name.Contains("CCM8", StringComparison.Ordinal);
+            }
+        }
+
+        if (suites > 0 && allPsk && ccm8)
         {
             SSL_CTX_set_security_level(context, 0);
         }
     }
+
+    private static bool IsPsk(SslCipherInfo cipher) => cipher.KeyExchangeNid is NID_kx_psk or NID_kx_ecdhe_psk;
 
     /// <summary>AEAD (GCM, CCM, CCM_8, ChaCha20-Poly1305) with a key exchange that is ECDHE, PSK or ECDHE-PSK (or a 1.3 suite).</summary>
     private static bool IsModern(SslCipherInfo cipher) =>

@@ -229,10 +229,11 @@ public sealed partial class DtlsContext : IDisposable
             DtlsProtocolSupport.ThrowIfUnsupported(requestedMax, nameof(o.MaximumProtocol));
         }
 
-        Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), $"{o.MinimumProtocol} is not supported by this libssl");
+        // The reasons are made only on failure: formatting an enum was JIT work at every first context (cold start).
+        Check(SSL_CTX_set_min_proto_version(_handle, (int)o.MinimumProtocol), nameof(o.MinimumProtocol), () => $"{o.MinimumProtocol} is not supported by this libssl");
         if (o.MaximumProtocol is { } max)
         {
-            Check(SSL_CTX_set_max_proto_version(_handle, (int)max), nameof(o.MaximumProtocol), $"{max} is not supported by this libssl");
+            Check(SSL_CTX_set_max_proto_version(_handle, (int)max), nameof(o.MaximumProtocol), () => $"{max} is not supported by this libssl");
         }
 
         // Renegotiation is a source of attacks and DTLS apps never need it; compression is CRIME.
@@ -299,7 +300,11 @@ public sealed partial class DtlsContext : IDisposable
 
     private void LoadTrust(DtlsOptions o)
     {
-        bool system = o.UseSystemTrustStore ?? (o.CaFile is null && o.TrustedCertificates.Count == 0);
+        // The default loads the system store only where a peer certificate is verified: a server that asks
+        // for none (or InsecureSkipCertificateValidation) would never consult it, and loading it costs
+        // 25-35 ms (SSL_CTX_set_default_verify_paths parses every CA of the bundle; docs/benchmarks.md, cold start).
+        // The native C server (native/server.c) loads it only with --require-client-cert too.
+        bool system = o.UseSystemTrustStore ?? (VerifyMode(o) != SSL_VERIFY_NONE && o.CaFile is null && o.TrustedCertificates.Count == 0);
         if (system)
         {
             Check(SSL_CTX_set_default_verify_paths(_handle), nameof(o.UseSystemTrustStore), "the system trust store could not be loaded");
@@ -317,16 +322,19 @@ public sealed partial class DtlsContext : IDisposable
         }
     }
 
+    /// <summary>The <c>SSL_CTX_set_verify</c> mode: whether (and how strictly) this context verifies its peer's certificate.</summary>
+    private static int VerifyMode(DtlsOptions o) => o switch
+    {
+        _ when o.InsecureSkipCertificateValidation => SSL_VERIFY_NONE,
+        DtlsServerOptions { RequireClientCertificate: true } => SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+        DtlsServerOptions { RequestClientCertificate: true } => SSL_VERIFY_PEER,
+        DtlsServerOptions => SSL_VERIFY_NONE,
+        _ => SSL_VERIFY_PEER,
+    };
+
     private unsafe void ConfigureVerification(DtlsOptions o)
     {
-        int mode = o switch
-        {
-            _ when o.InsecureSkipCertificateValidation => SSL_VERIFY_NONE,
-            DtlsServerOptions { RequireClientCertificate: true } => SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-            DtlsServerOptions { RequestClientCertificate: true } => SSL_VERIFY_PEER,
-            DtlsServerOptions => SSL_VERIFY_NONE,
-            _ => SSL_VERIFY_PEER,
-        };
+        int mode = VerifyMode(o);
         if (mode == SSL_VERIFY_NONE)
         {
             SSL_CTX_set_verify(_handle, mode, null);
@@ -405,10 +413,9 @@ public sealed partial class DtlsContext : IDisposable
         SSL_CTX_set_session_cache_mode(_handle, s.SessionCacheSize > 0 ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF);
         SSL_CTX_sess_set_cache_size(_handle, s.SessionCacheSize);
         // A server that verifies clients must set a session ID context, or resumption fails (SSL_CTX_set_session_id_context(3)).
-        byte[] id = SHA256.HashData(Encoding.UTF8.GetBytes("OpenSslDtls"));
-        fixed (byte* p = id)
+        fixed (byte* p = SessionIdContext)
         {
-            Check(SSL_CTX_set_session_id_context(_handle, p, 32), nameof(s.SessionCacheSize), "cannot set the session ID context");
+            Check(SSL_CTX_set_session_id_context(_handle, p, (uint)SessionIdContext.Length), nameof(s.SessionCacheSize), "cannot set the session ID context");
         }
 
         if (!s.EnableSessionTickets)
@@ -423,6 +430,19 @@ public sealed partial class DtlsContext : IDisposable
             Check(SSL_CTX_set_tlsext_ticket_key_evp_cb(_handle, &NativeCallbacks.OnTicketKey), nameof(s.SessionTicketKeys), "OpenSSL refused the ticket key callback");
         }
     }
+
+    /// <summary>
+    /// The session ID context of every server context: SHA-256 of the UTF-8 bytes of "OpenSslDtls"
+    /// (<c>printf OpenSslDtls | sha256sum</c>), the same in every process and version, so that sessions
+    /// resume across a fleet and across restarts. A constant rather than <c>SHA256.HashData</c> at each
+    /// context's creation: that call loaded and initialised .NET's own OpenSSL shim
+    /// (libSystem.Security.Cryptography.Native.OpenSsl) on the way to the first handshake (docs/benchmarks.md, cold start).
+    /// </summary>
+    internal static ReadOnlySpan<byte> SessionIdContext =>
+    [
+        0x2d, 0x78, 0xbc, 0x2e, 0x6b, 0x3d, 0xe8, 0x6f, 0x35, 0x99, 0x5e, 0xc1, 0x41, 0x2f, 0x4d, 0x9d,
+        0x15, 0xa8, 0xf8, 0x61, 0x59, 0x52, 0xbf, 0x5e, 0x30, 0xed, 0x37, 0x0f, 0x64, 0x48, 0x86, 0x2c,
+    ];
 
     private static void Check(int result, string setting, string reason) => Check(result, setting, () => reason);
 

@@ -32,7 +32,10 @@ public abstract partial class DtlsOptions
 
     /// <summary>
     /// Trust the operating system's certificate store when verifying the peer. Defaults to true
-    /// unless <see cref="CaFile"/> or <see cref="TrustedCertificates"/> is set.
+    /// unless <see cref="CaFile"/> or <see cref="TrustedCertificates"/> is set, or this context verifies
+    /// no peer certificate (a server that neither requests nor requires client certificates, or
+    /// <see cref="InsecureSkipCertificateValidation"/>): loading the store parses every CA in it
+    /// (<c>SSL_CTX_set_default_verify_paths</c>, tens of milliseconds).
     /// </summary>
     public bool? UseSystemTrustStore { get; set; }
 

@@ -45,7 +45,23 @@ public static class OpenSslLibrary
     private static Loaded? _loaded;
     private static PlatformNotSupportedException? _failure;
 
-    private sealed record Loaded(nint Ssl, nint Crypto, OpenSslLibraryInfo Info);
+    /// <summary>
+    /// The loaded pair. <see cref="Info"/> is made on first use: finding the files' paths reads
+    /// <c>/proc/self/maps</c>, work that no handshake needs (docs/benchmarks.md, cold start).
+    /// </summary>
+    private sealed class Loaded(nint ssl, nint crypto, long version, string versionText, string sslProbed, string cryptoProbed, OpenSslLibrarySource source)
+    {
+        private OpenSslLibraryInfo? _info;
+
+        public nint Ssl => ssl;
+
+        public nint Crypto => crypto;
+
+        public long Version => version;
+
+        public OpenSslLibraryInfo Info => LazyInitializer.EnsureInitialized(ref _info, () => new OpenSslLibraryInfo(
+            versionText, version, LoadedPath(ssl, "SSL_new") ?? sslProbed, LoadedPath(crypto, "OpenSSL_version_num") ?? cryptoProbed, source));
+    }
 
 #pragma warning disable CA2255 // A resolver must be in place before the first P/Invoke of this assembly runs; that is what module initializers are for.
     [ModuleInitializer]
@@ -89,7 +105,7 @@ public static class OpenSslLibrary
     public static OpenSslLibraryInfo Info => Load().Info;
 
     /// <summary>The loaded library's <c>OPENSSL_VERSION_NUMBER</c> (for example 0x30000130 for 3.0.19).</summary>
-    public static long VersionNumber => Load().Info.VersionNumber;
+    public static long VersionNumber => Load().Version;
 
     /// <summary>The path libssl was loaded from (the file name as probed where the platform gives no path).</summary>
     public static string LibSslName => Load().Info.LibSslPath;
@@ -197,13 +213,7 @@ public static class OpenSslLibrary
                 continue;
             }
 
-            var info = new OpenSslLibraryInfo(
-                ReadVersionText(cryptoHandle) ?? $"OpenSSL 0x{version:x8}",
-                version,
-                LoadedPath(sslHandle, "SSL_new") ?? ssl,
-                LoadedPath(cryptoHandle, "OpenSSL_version_num") ?? crypto,
-                source);
-            return new Loaded(sslHandle, cryptoHandle, info);
+            return new Loaded(sslHandle, cryptoHandle, version, ReadVersionText(cryptoHandle) ?? $"OpenSSL 0x{version:x8}", ssl, crypto, source);
         }
 
         string where = directory is null ? "the default library search path" : $"directory '{directory}' ({source})";
@@ -277,7 +287,13 @@ public static class OpenSslLibrary
 
     private static IEnumerable<(string Ssl, string Crypto)> Candidates(string? directory)
     {
-        (string, string)[] names = [.. Majors.Select(FileNamesFor)];
+        // A loop, not Majors.Select: LINQ over value tuples was JIT-compiled even under ReadyToRun (cold start).
+        var names = new (string Ssl, string Crypto)[Majors.Length];
+        for (int i = 0; i < Majors.Length; i++)
+        {
+            names[i] = FileNamesFor(Majors[i]);
+        }
+
         if (directory is not null)
         {
             return names.Select(n => (Path.Combine(directory, n.Item1), Path.Combine(directory, n.Item2)));
