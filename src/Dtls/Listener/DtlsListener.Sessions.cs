@@ -189,7 +189,10 @@ public sealed partial class DtlsListener
         Interlocked.Increment(ref _handshakesCompleted);
         double seconds = Telemetry.Since(peer.StartedAt).TotalSeconds;
         CountRetransmissions(session);
-        ListenerLog.HandshakeCompleted(_logger, peer.RemoteEndPoint, seconds * 1000, session.ProtocolVersion, session.CipherSuite);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            ListenerLog.HandshakeCompleted(_logger, peer.RemoteEndPoint, seconds * 1000, session.ProtocolVersion, session.CipherSuite); // two calls into OpenSSL: only when logged
+        }
 
         if (_idleTicks > 0)
         {

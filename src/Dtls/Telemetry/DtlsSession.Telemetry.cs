@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using OpenSsl.Interop;
 
 namespace OpenSsl.Dtls;
@@ -94,7 +95,12 @@ public sealed partial class DtlsSession
             tags.Add("tls.protocol.version", ProtocolVersionNumber(NegotiatedProtocol));
             _countedActive = true;
             (_context.IsServer ? instruments.ServerActiveSessions : instruments.ClientActiveSessions).Add(1, _tags);
-            SessionLog.HandshakeCompleted(Telemetry.SessionLogger, Role, PeerName, elapsed.TotalMilliseconds, ProtocolVersion, CipherSuite, IsResumed);
+            // The arguments cost a string for the peer and two calls into OpenSSL per handshake: only
+            // when Debug is on (the generated method checks the level after they are evaluated).
+            if (Telemetry.SessionLogger.IsEnabled(LogLevel.Debug))
+            {
+                SessionLog.HandshakeCompleted(Telemetry.SessionLogger, Role, PeerName, elapsed.TotalMilliseconds, ProtocolVersion, CipherSuite, IsResumed);
+            }
         }
         else
         {
