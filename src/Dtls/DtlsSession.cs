@@ -94,18 +94,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         _context = context;
         _transport = transport;
         _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Settings);
+        // Not SingleWriter: a cancelled ReceiveAsync writes a wake-up marker (see ReceiveQueuedAsync).
+        // FullMode.Wait only so that TryWrite reports a full queue (nothing ever waits to write):
+        // EnqueuePlaintext counts and frees the datagram it could not queue, which spares every
+        // session an itemDropped delegate (64 B per idle session, docs/benchmarks.md's idle memory).
         _received = Channel.CreateBounded<PooledDatagram>(
-            // Not SingleWriter: a cancelled ReceiveAsync writes a wake-up marker (see ReceiveQueuedAsync).
-            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite },
-            dropped =>
-            {
-                if (!dropped.IsWakeUp)
-                {
-                    Interlocked.Increment(ref _droppedDatagrams);
-                }
-
-                dropped.Return();
-            });
+            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
 
         bool ok = false;
         try
