@@ -156,7 +156,7 @@ public sealed partial class DtlsSession
             _state = SessionState.Failed;
             _failure = e;
             Interlocked.Exchange(ref _timerDue, 0);
-            _received.Writer.TryComplete(e);
+            _received.TryComplete(e);
         }
 
         EndPskLookup();

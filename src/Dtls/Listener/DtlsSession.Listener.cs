@@ -37,7 +37,7 @@ public sealed partial class DtlsSession
 
         plaintext.CopyTo(copy);
         var datagram = new PooledDatagram(copy, plaintext.Length, budget);
-        if (!_received.Writer.TryWrite(datagram))
+        if (!_received.TryWrite(datagram))
         {
             // The receive queue is full: the newest datagram is dropped, as UDP would drop it, and
             // counted. (A queue completed by a concurrent Dispose refuses it too: not counted.)
