@@ -27,6 +27,8 @@ FIGURES = {
     "many-100": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
     "many-1000": [("per_second", "round trips/s, all peers ↑"), ("p50_us", "p50 µs ↓"), ("p99_us", "p99 µs ↓"), ("server_cpu_us_per_op", "server CPU µs/round trip ↓"), ("stalled_peers", "peers stalled by a loss ↓"), ("udp_resent", "UDP datagrams resent after 200 ms")],
     "idle": [("rss_bytes_per_session", "server RSS growth B/session ↓"), ("managed_bytes_per_session", "of which GC heap B/session ↓"),
+             ("app_buffer_bytes_per_session", "of the GC heap: the echo server's own receive buffer B/session ↓"),
+             ("library_bytes_per_session", "of the GC heap: all but that buffer (library, pending receive, echo loop) B/session ↓"),
              ("fresh_handshake_p50_ms", "fresh handshake p50 ms while held ↓"), ("fresh_handshake_p99_ms", "fresh handshake p99 ms while held ↓"),
              ("fresh_handshake_max_ms", "fresh handshake max ms while held ↓")],
 }
@@ -199,8 +201,11 @@ def targets(data):
                         + ("not steady state: over 1 % lost, so this counts loss handling too; no verdict |" if overrun
                            else ("met |" if bulk_alloc < 1 else "**missed** |")))
     single = "single run, not paired"
-    check("managed memory per idle session ≤ 2 KiB", med("idle", "ours", "managed_bytes_per_session"), lambda v: v <= 2048,
-          lambda v: f"{v:,.0f} B", n=samples_of("idle", "ours", "managed_bytes_per_session"), kind=single)
+    # Judged on the GC heap less the echo server's own buffer (an application holds that itself); the
+    # figure still counts the pending ReceiveAsync and the echo loop's state machine.
+    check("managed memory per idle session ≤ 2 KiB (GC heap less the application's receive buffer)",
+          med("idle", "ours", "library_bytes_per_session"), lambda v: v <= 2048,
+          lambda v: f"{v:,.0f} B", n=samples_of("idle", "ours", "library_bytes_per_session"), kind=single)
     check("fresh handshake p99 ≤ 100 ms while the listener holds the idle sessions", med("idle", "ours", "fresh_handshake_p99_ms"),
           lambda v: v <= 100, lambda v: f"{v:.1f} ms", n=samples_of("idle", "ours", "fresh_handshake_p99_ms"), kind=single)
     for impl, suffix in (("ours", ""), ("ours-r2r", ", ReadyToRun"), ("ours-aot", ", Native AOT")):

@@ -190,17 +190,19 @@ stop "$cs_pid"; stop "$udp_pid"
 
 # Memory per idle session at $IDLE sessions (once: it varies little between rounds), for both
 # servers the same way: RSS growth of the server process while dtls-load holds $IDLE sessions
-# (OpenSslDtls also reports its GC heap: managed share), and 300 fresh handshakes meanwhile, after 20
-# unmeasured ones (p50, p99 = the 297th of 300, and the max).
+# (OpenSslDtls also reports its GC heap: managed share, and of it the serve mode's own echo buffers,
+# one MaxDatagramPayload array per session, so that the library's share is reported apart), and 300
+# fresh handshakes meanwhile, after 20 unmeasured ones (p50, p99 = the 297th of 300, and the max).
 progress "idle memory at $IDLE sessions"
 stop "$c_pid"
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 idle() { # IMPL PORT PID [MEMORY_FD]: appends "idle 1 IMPL RESULT ..."
-  local impl=$1 port=$2 server=$3 fd=${4:-} before after managed_before=0 managed_after=0 line
+  local impl=$1 port=$2 server=$3 fd=${4:-} before after managed_before=0 managed_after=0 app_before=0 app_after=0 line
   if [[ -n $fd ]]; then
     echo memory >&"$fd"
     for _ in $(seq 1 100); do grep -q '^memory' "$work/$impl-idle.out" && break; sleep 0.1; done
     managed_before=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
+    app_before=$(awk '/^memory/ { v = $7 } END { print v }' "$work/$impl-idle.out")
   fi
   before=$(rss_kb "$server")
   local fifo="$work/hold-$impl.in"; mkfifo "$fifo"
@@ -213,15 +215,16 @@ idle() { # IMPL PORT PID [MEMORY_FD]: appends "idle 1 IMPL RESULT ..."
     echo memory >&"$fd"
     for _ in $(seq 1 100); do [[ $(grep -c '^memory' "$work/$impl-idle.out") -ge 2 ]] && break; sleep 0.1; done
     managed_after=$(awk '/^memory/ { v = $5 } END { print v }' "$work/$impl-idle.out")
+    app_after=$(awk '/^memory/ { v = $7 } END { print v }' "$work/$impl-idle.out")
   fi
   line=$(timeout 120 "${pair[@]}" --impl ours --mode probe --port "$port" --peers 300 | grep '^RESULT' || true)
   exec 3>&-
   wait "$holder" || true
-  echo "idle 1 $impl RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE )) managed_bytes_per_session=$(( (managed_after - managed_before) / IDLE )) ${line#RESULT }" >>"$results"
+  echo "idle 1 $impl RESULT rss_bytes_per_session=$(( (after - before) * 1024 / IDLE )) managed_bytes_per_session=$(( (managed_after - managed_before) / IDLE )) app_buffer_bytes_per_session=$(( (app_after - app_before) / IDLE )) library_bytes_per_session=$(( (managed_after - managed_before - (app_after - app_before)) / IDLE )) ${line#RESULT }" >>"$results"
 }
 start c-server-idle "$c_server" --port 0 --quiet --max-sessions $(( IDLE + 200 )) "${suite[@]}"; c_port=$port; c_pid=$pid
 idle native "$c_port" "$c_pid"
-sed -i '$s/ managed_bytes_per_session=0//' "$results" # the C server has no managed heap
+sed -i '$s/ managed_bytes_per_session=0 app_buffer_bytes_per_session=0 library_bytes_per_session=0//' "$results" # the C server has no managed heap
 stop "$c_pid"
 mkfifo "$work/memory.in"
 "${pair[@]}" --mode serve <"$work/memory.in" >"$work/ours-idle.out" 2>"$work/ours-idle.err" &

@@ -9,12 +9,14 @@ namespace OpenSslDtls.PairBench;
 /// An echo server on one <see cref="DtlsListener"/>, the twin of native/server.c run with --quiet:
 /// an ephemeral self-signed ECDSA P-256 certificate, no logging, one echo loop per session. Prints
 /// "listening on 127.0.0.1:PORT" and serves until the process is stopped (run.sh stops it by PID).
-/// A line "memory" on stdin prints "memory sessions N managed_bytes M" (GC heap after a full
-/// collection), to split the idle-session memory that run.sh reads from the process's RSS.
+/// A line "memory" on stdin prints "memory sessions N managed_bytes M app_buffer_bytes B": the GC
+/// heap after a full collection, and how much of it is this application's own echo buffers (one
+/// per session), so that run.sh can report the library's share apart from the application's.
 /// </summary>
 internal static class ListenerServer
 {
     private static int s_sessions;
+    private static long s_appBufferBytes;
 
     public static async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -43,7 +45,7 @@ internal static class ListenerServer
             if (line == "memory")
             {
                 long managed = GC.GetTotalMemory(forceFullCollection: true);
-                Console.WriteLine($"memory sessions {Volatile.Read(ref s_sessions)} managed_bytes {managed}");
+                Console.WriteLine($"memory sessions {Volatile.Read(ref s_sessions)} managed_bytes {managed} app_buffer_bytes {Interlocked.Read(ref s_appBufferBytes)}");
             }
         }
     }
@@ -56,6 +58,8 @@ internal static class ListenerServer
             // The application's buffer counts in the idle-session memory: sized as a careful
             // application would size it, to the largest datagram the session carries.
             byte[] buffer = new byte[session.MaxDatagramPayload];
+            long heapBytes = HeapSize(buffer);
+            Interlocked.Add(ref s_appBufferBytes, heapBytes);
             try
             {
                 int n;
@@ -68,8 +72,15 @@ internal static class ListenerServer
             {
                 // The peer went away or the server stops: the session ends, as in native/server.c.
             }
+            finally
+            {
+                Interlocked.Add(ref s_appBufferBytes, -heapBytes);
+            }
         }
 
         Interlocked.Decrement(ref s_sessions);
     }
+
+    /// <summary>A byte array's size on the 64-bit GC heap: 24 bytes of header and length, the data, rounded up to 8.</summary>
+    private static long HeapSize(byte[] array) => (24L + array.Length + 7) & ~7L;
 }

@@ -73,6 +73,9 @@ public sealed partial class DtlsSession
             if (StepHandshake())
             {
                 _handshake?.TrySetResult();
+                // The waiter holds its own reference; an established session need not keep the
+                // completed source (88 B per idle session, docs/benchmarks.md's idle memory).
+                _handshake = null;
                 return;
             }
 
@@ -153,7 +156,7 @@ public sealed partial class DtlsSession
             _state = SessionState.Failed;
             _failure = e;
             Interlocked.Exchange(ref _timerDue, 0);
-            _received.Writer.TryComplete(e);
+            _received.TryComplete(e);
         }
 
         EndPskLookup();
@@ -168,15 +171,19 @@ public sealed partial class DtlsSession
         ? "The client stopped answering."
         : "No valid answer came: no DTLS server is listening there, a firewall drops the datagrams, the server refused us silently (some servers do not send an alert for an unknown PSK identity, a PSK key mismatch or an unsupported version or cipher), or the path drops datagrams of this size (try a smaller Mtu).";
 
+    private static string? InternedOrNull(string? value) => value is null ? null : string.Intern(value);
+
     private void OnEstablished()
     {
         _state = SessionState.Established;
         Interlocked.Exchange(ref _timerDue, 0);
         IsAuthenticated = true;
-        ProtocolVersion = SSL_get_version(_ssl);
+        // SSL_get_version and the cipher names are OpenSSL's static strings: interned, every
+        // session shares one copy instead of holding its own (about 140 B per idle session).
+        ProtocolVersion = InternedOrNull(SSL_get_version(_ssl));
         NegotiatedProtocol = (DtlsProtocolVersion)SSL_version(_ssl);
         Volatile.Write(ref _dtls13Framing, NegotiatedProtocol == DtlsProtocolVersion.Dtls13);
-        CipherSuite = SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl));
+        CipherSuite = InternedOrNull(SSL_CIPHER_standard_name(SSL_get_current_cipher(_ssl)) ?? SSL_CIPHER_get_name(SSL_get_current_cipher(_ssl)));
         IsResumed = SSL_session_reused(_ssl) == 1;
         TargetHostName = _context.IsServer ? SSL_get_servername(_ssl, TLSEXT_NAMETYPE_host_name) : ((DtlsClientOptions)_context.Settings).TargetHost;
         // One record carries at most 2^14 bytes (RFC 6347 §4.1, RFC 5246 §6.2.1) whatever the MTU:

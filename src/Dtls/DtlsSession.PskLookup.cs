@@ -20,7 +20,11 @@ public sealed partial class DtlsSession
     private const int MaxHeldDatagrams = 32;
     private const int MaxHeldBytes = 32 * 1024;
 
-    private readonly Lock _pskGate = new();
+    // Made on first use: only a server with PskKeyLookupAsync needs it, and an idle session should
+    // not carry a lock it never takes (docs/benchmarks.md's idle memory).
+    private Lock? _pskGate;
+
+    private Lock PskGate => LazyInitializer.EnsureInitialized(ref _pskGate);
     private volatile PskLookupPhase _pskPhase;
     private PskIdentityAssembler? _pskAssembler;
     private Queue<(byte[] Buffer, int Length)>? _pskHeld;
@@ -74,7 +78,7 @@ public sealed partial class DtlsSession
 
         byte[] identity;
         CancellationToken cancellation;
-        lock (_pskGate)
+        lock (PskGate)
         {
             switch (_pskPhase)
             {
@@ -183,7 +187,7 @@ public sealed partial class DtlsSession
     /// <summary>Feeds the held datagrams to OpenSSL in order, on the lookup's thread; the receive loop queues behind them meanwhile.</summary>
     private void CompletePskLookup(PskLookupResult result)
     {
-        lock (_pskGate)
+        lock (PskGate)
         {
             if (_pskPhase != PskLookupPhase.Pending)
             {
@@ -198,7 +202,7 @@ public sealed partial class DtlsSession
         while (true)
         {
             (byte[] Buffer, int Length) next;
-            lock (_pskGate)
+            lock (PskGate)
             {
                 if (_pskHeld is not { } held || !held.TryDequeue(out next))
                 {
@@ -231,7 +235,7 @@ public sealed partial class DtlsSession
     /// <summary>The psk server callback's half: the finished lookup, taken once.</summary>
     internal PskLookupResult? TakePskLookupResult()
     {
-        lock (_pskGate)
+        lock (PskGate)
         {
             PskLookupResult? result = _pskResult;
             _pskResult = null;
@@ -248,7 +252,7 @@ public sealed partial class DtlsSession
         }
 
         CancellationTokenSource? cancel;
-        lock (_pskGate)
+        lock (PskGate)
         {
             cancel = _pskCancel;
             _pskCancel = null;

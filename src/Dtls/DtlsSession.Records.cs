@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
@@ -184,7 +183,7 @@ public sealed partial class DtlsSession
             ThrowIfNotEstablished();
         }
 
-        ChannelReader<PooledDatagram> reader = _received.Reader;
+        ReceiveQueue<PooledDatagram> reader = _received;
         while (true)
         {
             lock (_receiveGate)
@@ -212,23 +211,23 @@ public sealed partial class DtlsSession
                 }
             }
 
-            // WaitToReadAsync with a token that can be cancelled allocates a waiter per call (~96 B:
-            // all of a steady-state round trip's allocations, docs/benchmarks.md); without one it
-            // reuses the channel's singleton. So the wait takes no token, and a cancellation wakes it
-            // with a marker the loop above skips. The registration reuses the token source's nodes.
+            // The wait takes no token, so that it reuses the queue's one waiter (a waiter per call
+            // would be all of a steady-state round trip's allocations, docs/benchmarks.md): a
+            // cancellation wakes it with a marker the loop above skips. The registration reuses the
+            // token source's nodes.
             bool more;
             if (cancellationToken.CanBeCanceled)
             {
-                using (cancellationToken.UnsafeRegister(static s => ((DtlsSession)s!)._received.Writer.TryWrite(default), this))
+                using (cancellationToken.UnsafeRegister(static s => ((DtlsSession)s!)._received.TryWrite(default), this))
                 {
-                    more = await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+                    more = await reader.WaitToReadAsync().ConfigureAwait(false);
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
             }
             else
             {
-                more = await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
+                more = await reader.WaitToReadAsync().ConfigureAwait(false);
             }
 
             if (!more)
@@ -333,7 +332,7 @@ public sealed partial class DtlsSession
             {
                 _state = SessionState.Failed;
                 _failure = e;
-                _received.Writer.TryComplete(e);
+                _received.TryComplete(e);
                 return;
             }
 
@@ -344,7 +343,7 @@ public sealed partial class DtlsSession
 
             if (n == EndOfStream)
             {
-                _received.Writer.TryComplete();
+                _received.TryComplete();
                 return;
             }
 
@@ -362,7 +361,7 @@ public sealed partial class DtlsSession
         lock (_lock)
         {
             FailHandshakeLocked(e);
-            _received.Writer.TryComplete(e);
+            _received.TryComplete(e);
         }
     }
 
@@ -381,7 +380,7 @@ public sealed partial class DtlsSession
             }
 
             FailHandshakeLocked(e);
-            _received.Writer.TryComplete(e);
+            _received.TryComplete(e);
         }
     }
 
@@ -513,7 +512,7 @@ public sealed partial class DtlsSession
             errors);
         _state = SessionState.Failed;
         _failure = failure;
-        _received.Writer.TryComplete(failure);
+        _received.TryComplete(failure);
         return failure;
     }
 }

@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
-using System.Threading.Channels;
 using OpenSsl.Interop;
 using static OpenSsl.Interop.LibSsl;
 
@@ -26,8 +25,8 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     private readonly Lock _lock = new();
     private readonly DtlsDatagramTransport _transport;
     private DtlsContext? _ownedContext;
-    private readonly Channel<PooledDatagram> _received;
     private readonly Lock _receiveGate = new();
+    private readonly ReceiveQueue<PooledDatagram> _received;
     private readonly string? _resumptionKey;
     private GCHandle _self;
     private bool _contextReferenced;
@@ -94,18 +93,10 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
         _context = context;
         _transport = transport;
         _dtls13Framing = DtlsProtocolSupport.MayNegotiateDtls13(context.Settings);
-        _received = Channel.CreateBounded<PooledDatagram>(
-            // Not SingleWriter: a cancelled ReceiveAsync writes a wake-up marker (see ReceiveQueuedAsync).
-            new BoundedChannelOptions(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite },
-            dropped =>
-            {
-                if (!dropped.IsWakeUp)
-                {
-                    Interlocked.Increment(ref _droppedDatagrams);
-                }
-
-                dropped.Return();
-            });
+        // Two writers: the datagram path, and a cancelled ReceiveAsync's wake-up marker (see
+        // ReceiveQueuedAsync). A full queue refuses the write: EnqueuePlaintext counts and frees the
+        // datagram. Its lock is the receive gate, which a receive holds from its peek to its read.
+        _received = new ReceiveQueue<PooledDatagram>(receiveQueueCapacity > 0 ? receiveQueueCapacity : context.Settings.ReceiveQueueCapacity, _receiveGate);
 
         bool ok = false;
         try
@@ -409,12 +400,12 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
             EndPskLookup();
         }
 
-        _received.Writer.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
+        _received.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
         lock (_receiveGate)
         {
             // Under the gate a receive holds from its peek to its copy: a datagram is returned to the
             // pool either by that receive or here, never by both.
-            while (_received.Reader.TryRead(out PooledDatagram d))
+            while (_received.TryRead(out PooledDatagram d))
             {
                 d.Return();
             }

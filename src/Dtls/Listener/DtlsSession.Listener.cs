@@ -36,7 +36,18 @@ public sealed partial class DtlsSession
         }
 
         plaintext.CopyTo(copy);
-        _received!.Writer.TryWrite(new PooledDatagram(copy, plaintext.Length, budget));
+        var datagram = new PooledDatagram(copy, plaintext.Length, budget);
+        if (!_received.TryWrite(datagram))
+        {
+            // The receive queue is full: the newest datagram is dropped, as UDP would drop it, and
+            // counted. (A queue completed by a concurrent Dispose refuses it too: not counted.)
+            if (IsAlive)
+            {
+                Interlocked.Increment(ref _droppedDatagrams);
+            }
+
+            datagram.Return();
+        }
     }
 
     /// <summary>

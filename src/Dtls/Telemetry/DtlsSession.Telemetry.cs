@@ -16,7 +16,10 @@ public sealed partial class DtlsSession
     private long _handshakeStarted;
     private bool _handshakeMeasured;
     private bool _countedActive;
-    private TagList _tags;
+    // The common tags as an array, not a TagList (a 144-byte struct inline in every session): a
+    // server's are the same for every session on one local endpoint and shared (s_serverTags).
+    private KeyValuePair<string, object?>[] _tagValues = [];
+    private static ServerTags? s_serverTags;
     private Activity? _activity;
     private string? _abortErrorType;
 
@@ -29,9 +32,9 @@ public sealed partial class DtlsSession
     {
         _handshakeStarted = Telemetry.Now;
         _handshakeMeasured = true;
-        _tags = CommonTags();
+        _tagValues = CommonTagValues();
         DtlsInstruments instruments = Telemetry.Instruments;
-        (_context.IsServer ? instruments.ServerActiveHandshakes : instruments.ClientActiveHandshakes).Add(1, _tags);
+        (_context.IsServer ? instruments.ServerActiveHandshakes : instruments.ClientActiveHandshakes).Add(1, Tags);
         _activity = StartHandshakeActivity();
     }
 
@@ -61,7 +64,7 @@ public sealed partial class DtlsSession
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("dtls.role", Role);
-            foreach (KeyValuePair<string, object?> tag in _tags)
+            foreach (KeyValuePair<string, object?> tag in _tagValues)
             {
                 activity.SetTag(tag.Key, tag.Value);
             }
@@ -87,14 +90,14 @@ public sealed partial class DtlsSession
         _handshakeMeasured = false;
         TimeSpan elapsed = Telemetry.Since(_handshakeStarted);
         DtlsInstruments instruments = Telemetry.Instruments;
-        (_context.IsServer ? instruments.ServerActiveHandshakes : instruments.ClientActiveHandshakes).Add(-1, _tags);
-        TagList tags = _tags;
+        (_context.IsServer ? instruments.ServerActiveHandshakes : instruments.ClientActiveHandshakes).Add(-1, Tags);
+        TagList tags = Tags;
         string? errorType = null;
         if (failure is null)
         {
             tags.Add("tls.protocol.version", ProtocolVersionNumber(NegotiatedProtocol));
             _countedActive = true;
-            (_context.IsServer ? instruments.ServerActiveSessions : instruments.ClientActiveSessions).Add(1, _tags);
+            (_context.IsServer ? instruments.ServerActiveSessions : instruments.ClientActiveSessions).Add(1, Tags);
             // The arguments cost a string for the peer and two calls into OpenSSL per handshake: only
             // when Debug is on (the generated method checks the level after they are evaluated).
             if (Telemetry.SessionLogger.IsEnabled(LogLevel.Debug))
@@ -144,14 +147,14 @@ public sealed partial class DtlsSession
         {
             _countedActive = false;
             DtlsInstruments instruments = Telemetry.Instruments;
-            (_context.IsServer ? instruments.ServerActiveSessions : instruments.ClientActiveSessions).Add(-1, _tags);
+            (_context.IsServer ? instruments.ServerActiveSessions : instruments.ClientActiveSessions).Add(-1, Tags);
         }
     }
 
     private void CountRetransmission()
     {
         DtlsInstruments instruments = Telemetry.Instruments;
-        (_context.IsServer ? instruments.ServerRetransmissions : instruments.ClientRetransmissions).Add(1, _tags);
+        (_context.IsServer ? instruments.ServerRetransmissions : instruments.ClientRetransmissions).Add(1, Tags);
     }
 
     private void LogAlert(DtlsAlert alert) =>
@@ -178,19 +181,38 @@ public sealed partial class DtlsSession
     /// <see cref="DtlsClientOptions.TargetHost"/> when set; a server: its own endpoint),
     /// <c>network.transport</c> and <c>network.type</c>.
     /// </summary>
-    private TagList CommonTags()
+    private TagList Tags => new(_tagValues);
+
+    private KeyValuePair<string, object?>[] CommonTagValues()
     {
         EndPoint? server = _context.IsServer ? LocalEndPoint : RemoteEndPoint;
-        var tags = new TagList { { "network.transport", "udp" } };
-        if (server is IPEndPoint ip)
+        if (server is not IPEndPoint ip)
         {
-            tags.Add("network.type", ip.AddressFamily == AddressFamily.InterNetworkV6 && !ip.Address.IsIPv4MappedToIPv6 ? "ipv6" : "ipv4");
-            tags.Add("server.address", !_context.IsServer && ExpectedHost is { } host ? host : ip.Address.ToString());
-            tags.Add("server.port", ip.Port);
+            return [new("network.transport", "udp")];
         }
 
-        return tags;
+        if (_context.IsServer && Volatile.Read(ref s_serverTags) is { } shared && shared.EndPoint.Equals(ip))
+        {
+            return shared.Values;
+        }
+
+        KeyValuePair<string, object?>[] values =
+        [
+            new("network.transport", "udp"),
+            new("network.type", ip.AddressFamily == AddressFamily.InterNetworkV6 && !ip.Address.IsIPv4MappedToIPv6 ? "ipv6" : "ipv4"),
+            new("server.address", !_context.IsServer && ExpectedHost is { } host ? host : ip.Address.ToString()),
+            new("server.port", ip.Port),
+        ];
+        if (_context.IsServer)
+        {
+            Volatile.Write(ref s_serverTags, new ServerTags(ip, values));
+        }
+
+        return values;
     }
+
+    /// <summary>The tags of the last server endpoint seen: never changed once made, read by every session on that endpoint.</summary>
+    private sealed record ServerTags(IPEndPoint EndPoint, KeyValuePair<string, object?>[] Values);
 
     /// <summary>OpenTelemetry's <c>tls.protocol.version</c>: "1.2", "1.3".</summary>
     private static string? ProtocolVersionNumber(DtlsProtocolVersion? version) => version switch

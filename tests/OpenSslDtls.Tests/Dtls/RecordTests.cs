@@ -41,6 +41,39 @@ public sealed class RecordTests : DtlsFixture
     }
 
     [Test]
+    [CancelAfter(30_000)]
+    public async Task A_cancelled_receive_throws_and_the_next_receive_gets_the_next_datagram(CancellationToken cancellationToken)
+    {
+        using DtlsContext serverContext = Server();
+        using DtlsContext clientContext = Client();
+        await using LoopbackPair pair = await LoopbackPair.ConnectAsync(serverContext, clientContext, cancellationToken);
+
+        // A waiting receive is woken by a marker in the receive queue when its token is cancelled
+        // (DtlsSession.ReceiveQueuedAsync): sweep how many cancelled waits come before each datagram,
+        // and how many markers pile up, so that a stale marker or waiter would show as a lost,
+        // reordered or corrupted datagram.
+        var buffer = new byte[pair.Server.MaxDatagramPayload];
+        for (int cancelled = 0; cancelled <= 8; cancelled++)
+        {
+            for (int i = 0; i < cancelled; i++)
+            {
+                using var wait = new CancellationTokenSource();
+                ValueTask<int> pending = pair.Server.ReceiveAsync(buffer, wait.Token);
+                await wait.CancelAsync();
+                Assert.That(async () => await pending, Throws.InstanceOf<OperationCanceledException>(), $"cancelled wait {i + 1} of {cancelled}");
+            }
+
+            byte[] payload = RandomNumberGenerator.GetBytes(16 + cancelled);
+            ValueTask<int> receive = pair.Server.ReceiveAsync(buffer, cancellationToken);
+            await pair.Client.SendAsync(payload, cancellationToken);
+            int n = await receive;
+            Assert.That(buffer.AsSpan(0, n).ToArray(), Is.EqualTo(payload), $"the datagram after {cancelled} cancelled waits");
+        }
+
+        Assert.That(pair.Server.DroppedDatagrams, Is.Zero);
+    }
+
+    [Test]
     [CancelAfter(15_000)]
     public async Task Receive_into_a_too_small_buffer_throws_and_keeps_the_datagram(CancellationToken cancellationToken)
     {
