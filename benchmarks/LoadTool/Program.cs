@@ -1,7 +1,7 @@
 // dtls-load: the C# twin of native/build/dtls-echo-client's benchmark modes, printing the same
 // result lines, so that one script can put both clients against the same server in the same run
 // and report ratios (absolute figures on a shared 2-core machine mean little). It warms up
-// (JIT, tiered compilation) before it starts the clock.
+// (JIT, tiered compilation: at least 1 s and until the JIT is quiet) before it starts the clock.
 //
 //   dtls-load --port P [--host H] --handshakes N
 //   dtls-load --port P [--host H] --size BYTES --count N
@@ -12,6 +12,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using OpenSsl.Dtls;
+using OpenSslDtls.Benchmarks.Shared;
 using OpenSslDtls.LoadTool;
 
 string host = "127.0.0.1";
@@ -65,11 +66,16 @@ if (hold > 0)
 
 if (handshakes > 0)
 {
-    // Warm up first (JIT, tiering, pools): the C client has none of that to pay.
-    for (int i = 0; i < Math.Max(10, handshakes / 10); i++)
+    // Warm up first (JIT, tiering, pools), by time and until tiering is done, not by a count: 40
+    // handshakes (about 50 ms) left tiered compilation running inside the timed loop (TieredWarmup).
+    var warmup = new TieredWarmup();
+    while (warmup.Continue())
     {
         await using DtlsSession warm = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
     }
+
+    Console.Error.WriteLine(warmup.Describe());
+    warmup.MarkWindowStart();
 
     long start = Stopwatch.GetTimestamp();
     for (int i = 0; i < handshakes; i++)
@@ -78,6 +84,7 @@ if (handshakes > 0)
     }
 
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Console.Error.WriteLine(warmup.DescribeWindow());
     Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}"));
     return 0;
 }
