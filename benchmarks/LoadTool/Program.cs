@@ -76,7 +76,8 @@ if (handshakes > 0)
 
     Console.Error.WriteLine(warmup.Describe());
     warmup.MarkWindowStart();
-
+    TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+    long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
     long start = Stopwatch.GetTimestamp();
     for (int i = 0; i < handshakes; i++)
     {
@@ -85,6 +86,10 @@ if (handshakes > 0)
 
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
     Console.Error.WriteLine(warmup.DescribeWindow());
+    // The client's own cost, which the result line (the C client's format) does not carry.
+    double cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMicroseconds;
+    Console.Error.WriteLine(FormattableString.Invariant(
+        $"client cpu_us_per_op={cpuUs / handshakes:F1} alloc_b_per_op={(GC.GetTotalAllocatedBytes(precise: true) - allocatedStart) / (double)handshakes:F0}"));
     Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}"));
     return 0;
 }
