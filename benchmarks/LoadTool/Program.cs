@@ -79,12 +79,18 @@ if (handshakes > 0)
     TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
     long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
     long start = Stopwatch.GetTimestamp();
+    long retransmissions = 0, slowest = 0;
     for (int i = 0; i < handshakes; i++)
     {
+        long began = Stopwatch.GetTimestamp();
         await using DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
+        retransmissions += session.Retransmissions;
+        slowest = Math.Max(slowest, Stopwatch.GetTimestamp() - began);
     }
 
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Console.Error.WriteLine(FormattableString.Invariant(
+        $"retransmissions {retransmissions}, slowest handshake {Stopwatch.GetElapsedTime(0, slowest).TotalMilliseconds:F1} ms"));
     Console.Error.WriteLine(warmup.DescribeWindow());
     // The client's own cost, which the result line (the C client's format) does not carry.
     double cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMicroseconds;
