@@ -1,7 +1,7 @@
 // dtls-load: the C# twin of native/build/dtls-echo-client's benchmark modes, printing the same
 // result lines, so that one script can put both clients against the same server in the same run
 // and report ratios (absolute figures on a shared 2-core machine mean little). It warms up
-// (JIT, tiered compilation) before it starts the clock.
+// (JIT, tiered compilation: at least 1 s and until the JIT is quiet) before it starts the clock.
 //
 //   dtls-load --port P [--host H] --handshakes N
 //   dtls-load --port P [--host H] --size BYTES --count N
@@ -12,6 +12,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using OpenSsl.Dtls;
+using OpenSslDtls.Benchmarks.Shared;
 using OpenSslDtls.LoadTool;
 
 string host = "127.0.0.1";
@@ -65,19 +66,36 @@ if (hold > 0)
 
 if (handshakes > 0)
 {
-    // Warm up first (JIT, tiering, pools): the C client has none of that to pay.
-    for (int i = 0; i < Math.Max(10, handshakes / 10); i++)
+    // Warm up first (JIT, tiering, pools), by time and until tiering is done, not by a count: 40
+    // handshakes (about 50 ms) left tiered compilation running inside the timed loop (TieredWarmup).
+    var warmup = new TieredWarmup();
+    while (warmup.Continue())
     {
         await using DtlsSession warm = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
     }
 
+    Console.Error.WriteLine(warmup.Describe());
+    warmup.MarkWindowStart();
+    TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+    long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
     long start = Stopwatch.GetTimestamp();
+    long retransmissions = 0, slowest = 0;
     for (int i = 0; i < handshakes; i++)
     {
+        long began = Stopwatch.GetTimestamp();
         await using DtlsSession session = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
+        retransmissions += session.Retransmissions;
+        slowest = Math.Max(slowest, Stopwatch.GetTimestamp() - began);
     }
 
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Console.Error.WriteLine(FormattableString.Invariant(
+        $"retransmissions {retransmissions}, slowest handshake {Stopwatch.GetElapsedTime(0, slowest).TotalMilliseconds:F1} ms"));
+    Console.Error.WriteLine(warmup.DescribeWindow());
+    // The client's own cost, which the result line (the C client's format) does not carry.
+    double cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMicroseconds;
+    Console.Error.WriteLine(FormattableString.Invariant(
+        $"client cpu_us_per_op={cpuUs / handshakes:F1} alloc_b_per_op={(GC.GetTotalAllocatedBytes(precise: true) - allocatedStart) / (double)handshakes:F0}"));
     Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}"));
     return 0;
 }

@@ -36,9 +36,20 @@ internal sealed class AllocationSampler : EventListener
 
     public void Report()
     {
+        ReportAndClear(clear: false);
+    }
+
+    /// <summary>Prints the counts (stderr) and, with <paramref name="clear"/>, starts counting afresh (one table per ConnectionParts part).</summary>
+    public void ReportAndClear(bool clear)
+    {
         foreach ((string type, int count) in _types.OrderByDescending(kv => kv.Value).Take(15))
         {
             Console.Error.WriteLine($"allocation samples {count,6}  {type}");
+        }
+
+        if (clear)
+        {
+            _types.Clear();
         }
     }
 }

@@ -27,5 +27,5 @@ internal sealed class BenchSettings
     /// <summary>Clock ticks per second of /proc/PID/stat (getconf CLK_TCK).</summary>
     public int ClockTicks { get; set; } = 100;
 
-    public bool Resume => Mode == "resume";
+    public bool Resume => Mode is "resume" or "parts-resume";
 }

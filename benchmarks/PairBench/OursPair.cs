@@ -46,6 +46,9 @@ internal sealed class OursPair : PairImpl
         });
     }
 
+    /// <summary>The server and client contexts (ConnectionParts builds sessions on them).</summary>
+    public (DtlsContext Server, DtlsContext Client) Contexts => (_server, _client);
+
     public override async Task HandshakeOnceAsync(CancellationToken cancellationToken)
     {
         using var sockets = new LoopbackPair();

@@ -7,6 +7,7 @@
 //   dtls-pair-bench --impl ours|udp --mode many --port P --peers N [--size B] [--seconds S] [--server-pid PID --clock-ticks HZ]
 //   dtls-pair-bench --mode serve                     a DtlsListener echo server (many peers, server side)
 //   dtls-pair-bench --mode probe --port P --peers N  20 unmeasured, then N fresh handshakes one by one: p50/p99/max ms
+//   dtls-pair-bench --impl ours --mode parts-hs|parts-resume --cert F --key F   the fixed cost per connection, taken apart (ConnectionParts)
 using System.Diagnostics;
 using System.Globalization;
 using OpenSslDtls.PairBench;
@@ -57,6 +58,13 @@ PairImpl impl = settings.Impl switch
 Measure.SetupDone = Stopwatch.GetTimestamp(); // contexts made: certificate and key files loaded
 using AllocationSampler? sampler = Environment.GetEnvironmentVariable("DTLS_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
 Measure.Sampler = sampler;
+if (settings.Mode is "parts-hs" or "parts-resume")
+{
+    await ConnectionParts.RunAsync((OursPair)impl, settings, deadline.Token);
+    await impl.DisposeAsync();
+    return 0;
+}
+
 await using (impl)
 {
     Console.WriteLine(await Measure.RunAsync(impl, settings, startTimestamp, deadline.Token));

@@ -179,7 +179,11 @@ public static class DtlsClient
         DtlsSession? session = null;
         try
         {
-            await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            // A UDP connect sends nothing and never blocks (it sets the default peer, connect(2)), so
+            // the synchronous call: ConnectAsync cost every connection an awaitable SocketAsyncEventArgs
+            // and an async completion for no wait (docs/benchmarks.md, fixed costs per connection).
+            cancellationToken.ThrowIfCancellationRequested();
+            socket.Connect(endpoint);
             session = new DtlsSession(context, new ConnectedSocketDriver(socket, ownsSocket: true));
             await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
             return session;

@@ -371,6 +371,7 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
     /// <summary>Sends close_notify if the session is established, then frees the native session.</summary>
     public void Dispose()
     {
+        ObjectDisposedException disposed;
         lock (_lock)
         {
             if (_state == SessionState.Disposed)
@@ -387,20 +388,27 @@ public sealed partial class DtlsSession : IAsyncDisposable, IDisposable, IDtlsTi
                 // Best effort: the peer learns of the end by its idle timeout instead.
             }
 
-            _failure ??= new ObjectDisposedException(nameof(DtlsSession));
+            // One exception object for every waiter, and none for a handshake that already ended:
+            // three were made per session (docs/benchmarks.md, fixed costs per connection).
+            disposed = new ObjectDisposedException(nameof(DtlsSession));
+            _failure ??= disposed;
             if (_state == SessionState.Handshaking)
             {
-                EndHandshakeTelemetry(new ObjectDisposedException(nameof(DtlsSession)));
+                EndHandshakeTelemetry(disposed);
             }
 
             EndSessionTelemetry();
             _state = SessionState.Disposed;
             Interlocked.Exchange(ref _timerDue, 0); // the timer queue may now drop its entry (and this session)
-            _handshake?.TrySetException(new ObjectDisposedException(nameof(DtlsSession)));
+            if (_handshake is { Task.IsCompleted: false })
+            {
+                _handshake.TrySetException(disposed);
+            }
+
             EndPskLookup();
         }
 
-        _received.TryComplete(new ObjectDisposedException(nameof(DtlsSession)));
+        _received.TryComplete(disposed);
         lock (_receiveGate)
         {
             // Under the gate a receive holds from its peek to its copy: a datagram is returned to the

@@ -102,6 +102,29 @@ internal sealed class DtlsTimerQueue
         _timer.Change(TimeSpan.FromMilliseconds(ms), Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>
+    /// Arms the timer for the earliest entry whose target still wants its time, dropping the stale
+    /// entries in front of it (under <see cref="_gate"/>). Arming for a stale head woke the timer (its
+    /// thread and a pool callback) once per finished handshake: sequential handshakes a millisecond
+    /// apart each left an entry one retransmission timeout (1 s) ahead, so after the first second the
+    /// timer fired about once per handshake to find nothing due (docs/benchmarks.md, client side,
+    /// off-CPU view). A target that moves its time enqueues a new entry (<see cref="Schedule"/>), so
+    /// a dropped entry is never its only one.
+    /// </summary>
+    private void ArmForFirstLive()
+    {
+        while (_queue.TryPeek(out IDtlsTimerTarget? head, out long next))
+        {
+            if (head.TimerDue == next)
+            {
+                Arm(next);
+                return;
+            }
+
+            _queue.Dequeue();
+        }
+    }
+
     private void Fire()
     {
         List<IDtlsTimerTarget>? due = null;
@@ -118,10 +141,7 @@ internal sealed class DtlsTimerQueue
             }
 
             _armedFor = long.MaxValue;
-            if (_queue.TryPeek(out _, out long next))
-            {
-                Arm(next);
-            }
+            ArmForFirstLive();
         }
 
         if (due is null)

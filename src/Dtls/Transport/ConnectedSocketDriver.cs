@@ -127,13 +127,17 @@ internal sealed class ConnectedSocketDriver : DtlsDatagramTransport
 
     private async Task ReceiveUntilStoppedAsync(DtlsSession session, byte[] buffer)
     {
+        // A socket we own is closed by our Dispose, which aborts the pending receive: no token needed,
+        // and none registered and unregistered per datagram. The caller's socket stays open, so its
+        // receive must be cancelled by the token.
+        CancellationToken stop = _ownsSocket ? CancellationToken.None : _stop.Token;
         while (true)
         {
             ValueTask<int> receive;
             try
             {
 #pragma warning disable CA2012 // Consumed once: its completion is awaited, then its result read at most once.
-                receive = _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                receive = _socket.ReceiveAsync(buffer, SocketFlags.None, stop);
 #pragma warning restore CA2012
             }
             catch (ObjectDisposedException e)
