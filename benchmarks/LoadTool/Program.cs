@@ -3,7 +3,9 @@
 // and report ratios (absolute figures on a shared 2-core machine mean little). It warms up
 // (JIT, tiered compilation: at least 1 s and until the JIT is quiet) before it starts the clock.
 //
-//   dtls-load --port P [--host H] --handshakes N
+//   dtls-load --port P [--host H] --handshakes N [--server-pid PID]
+//                                                      (PID: the server's CPU ticks in the timed window, appended
+//                                                      to the result line as server_cpu_ticks T; the warm-up is not charged)
 //   dtls-load --port P [--host H] --size BYTES --count N
 //   dtls-load --port P [--host H] --hold N             hold N idle sessions until stdin closes
 //   dtls-load --port P --listener-memory N             memory per idle session of an in-process DtlsListener
@@ -16,7 +18,7 @@ using OpenSslDtls.Benchmarks.Shared;
 using OpenSslDtls.LoadTool;
 
 string host = "127.0.0.1";
-int port = 4433, handshakes = 0, size = 0, count = 1000, hold = 0, listenerMemory = 0;
+int port = 4433, handshakes = 0, size = 0, count = 1000, hold = 0, listenerMemory = 0, serverPid = 0;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -29,6 +31,7 @@ for (int i = 0; i < args.Length; i++)
         case "--count": count = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--hold": hold = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--listener-memory": listenerMemory = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--server-pid": serverPid = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
         case "--insecure": break; // the only mode: a benchmark peer with an ephemeral certificate
         default:
             Console.Error.WriteLine($"error: unknown argument '{args[i]}'");
@@ -76,6 +79,7 @@ if (handshakes > 0)
 
     Console.Error.WriteLine(warmup.Describe());
     warmup.MarkWindowStart();
+    long serverTicksStart = ProcessCpu.Ticks(serverPid);
     TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
     long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
     long start = Stopwatch.GetTimestamp();
@@ -89,6 +93,7 @@ if (handshakes > 0)
     }
 
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    long serverTicks = ProcessCpu.Ticks(serverPid) - serverTicksStart;
     Console.Error.WriteLine(FormattableString.Invariant(
         $"retransmissions {retransmissions}, slowest handshake {Stopwatch.GetElapsedTime(0, slowest).TotalMilliseconds:F1} ms"));
     Console.Error.WriteLine(warmup.DescribeWindow());
@@ -96,7 +101,7 @@ if (handshakes > 0)
     double cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMicroseconds;
     Console.Error.WriteLine(FormattableString.Invariant(
         $"client cpu_us_per_op={cpuUs / handshakes:F1} alloc_b_per_op={(GC.GetTotalAllocatedBytes(precise: true) - allocatedStart) / (double)handshakes:F0}"));
-    Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}"));
+    Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}{(serverPid > 0 ? $" server_cpu_ticks {serverTicks}" : "")}"));
     return 0;
 }
 

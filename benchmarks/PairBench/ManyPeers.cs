@@ -1,3 +1,4 @@
+using OpenSslDtls.Benchmarks.Shared;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -48,13 +49,13 @@ internal static class ManyPeers
         stalled.CancelAfter(TimeSpan.FromSeconds(settings.Seconds + 3)); // a lost datagram stalls its peer until here
         // The server's CPU over the timed window only (not the handshakes or the warm-up): read at
         // its start and, by a timer, at its end, even while stalled peers keep the echo tasks open.
-        long cpuBefore = ServerCpuTicks(settings.ServerPid);
+        long cpuBefore = ProcessCpu.Ticks(settings.ServerPid);
         long start = Stopwatch.GetTimestamp();
         long end = start + (long)(settings.Seconds * Stopwatch.Frequency);
         Task<long> cpuAfter = Task.Run(async () =>
         {
             await Task.Delay(TimeSpan.FromSeconds(settings.Seconds), cancellationToken);
-            return ServerCpuTicks(settings.ServerPid);
+            return ProcessCpu.Ticks(settings.ServerPid);
         }, cancellationToken);
         await Task.WhenAll(peers.Select(p => p.EchoAsync(payload, 1_000_000, end, stalled.Token)));
         // The window, not the wait for stalled peers: round trips are counted up to its end.
@@ -103,20 +104,6 @@ internal static class ManyPeers
         double Rank(double q) => times[Math.Clamp((int)Math.Ceiling(q * times.Count) - 1, 0, times.Count - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT ops={times.Count} fresh_handshake_p50_ms={Rank(0.50):F2} fresh_handshake_p99_ms={Rank(0.99):F2} fresh_handshake_max_ms={times[^1]:F2}"));
-    }
-
-    /// <summary>utime + stime of a process in clock ticks (proc(5): fields 14 and 15), or 0 when pid is 0.</summary>
-    private static long ServerCpuTicks(int pid)
-    {
-        if (pid <= 0)
-        {
-            return 0;
-        }
-
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        // Field 2 (comm) is in parentheses and may hold spaces: count fields after the last ')'.
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 
     private sealed class Peer : IAsyncDisposable
