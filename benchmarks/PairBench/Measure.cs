@@ -11,12 +11,6 @@ namespace OpenSslDtls.PairBench;
 /// </summary>
 internal static class Measure
 {
-    // Warm-up by time, not count: tiered compilation (tier 0, instrumented, tier 1; a 100 ms delay
-    // that restarts whenever new code is jitted) kept the background JIT busy in the timed window
-    // after 20 handshakes (perf: 16 % of samples in libclrjit). Bounded in count as well.
-    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1.0);
-    private const int MaxWarmupOps = 200_000;
-
     public static AllocationSampler? Sampler { get; set; }
 
     /// <summary>When both contexts had been made (cold start: the rest is the first handshake).</summary>
@@ -67,13 +61,16 @@ internal static class Measure
                 byte[] payload = new byte[settings.Size];
                 Random.Shared.NextBytes(payload);
                 byte[] buffer = new byte[settings.Size + 64];
-                long warmStart = Stopwatch.GetTimestamp();
-                for (int i = 0; i < MaxWarmupOps && Stopwatch.GetElapsedTime(warmStart) < Warmup; i++)
+                // Every measure warms up the same way, until tiering is done (TieredWarmup).
+                var warmup = new TieredWarmup();
+                while (warmup.Continue())
                 {
                     await impl.SendAsync(payload, cancellationToken);
                     await impl.ReceiveAsync(buffer, cancellationToken);
                 }
 
+                Console.Error.WriteLine(warmup.Describe());
+                warmup.MarkWindowStart();
                 Snapshot start = Snapshot.Take();
                 long ops = 0;
                 while (Stopwatch.GetElapsedTime(start.Timestamp) < window && ops < 50_000_000)
@@ -90,6 +87,7 @@ internal static class Measure
                 }
 
                 string line = start.Format(ops, Stopwatch.GetElapsedTime(start.Timestamp));
+                Console.Error.WriteLine(warmup.DescribeWindow());
                 await impl.CloseAsync(cancellationToken);
                 return line;
             }
@@ -106,12 +104,15 @@ internal static class Measure
                 await impl.OpenAsync(echo: false, cancellationToken);
                 var sender = new PacedSender(impl);
                 // Warm-up (JIT, tiering) through the same window with datagrams the receiver does not count.
-                byte[] warmup = new byte[settings.Size];
-                long warmStart = Stopwatch.GetTimestamp();
-                for (int i = 0; i < MaxWarmupOps && Stopwatch.GetElapsedTime(warmStart) < Warmup; i++)
+                byte[] warmupPayload = new byte[settings.Size];
+                var warmup = new TieredWarmup();
+                while (warmup.Continue())
                 {
-                    await sender.SendAsync(warmup, cancellationToken);
+                    await sender.SendAsync(warmupPayload, cancellationToken);
                 }
+
+                Console.Error.WriteLine(warmup.Describe());
+                warmup.MarkWindowStart();
 
                 byte[] payload = new byte[settings.Size];
                 payload[8] = PacedBulk.Measured;
@@ -127,6 +128,7 @@ internal static class Measure
                 }
 
                 (long received, long last) = await impl.CloseAsync(cancellationToken);
+                Console.Error.WriteLine(warmup.DescribeWindow());
                 TimeSpan elapsed = Stopwatch.GetElapsedTime(start.Timestamp, last);
                 return start.Format(received, elapsed)
                     + Inv($" sent={sent} lost={sent - received} stalls={sender.Stalls - warmStalls} mb_per_second={received * (double)settings.Size / elapsed.TotalSeconds / 1e6:F1}");
