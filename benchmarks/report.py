@@ -17,7 +17,7 @@ IMPLS = [("udp", "plain UDP"), ("native", "native C"), ("ours", "OpenSslDtls"),
 FIGURES = {
     "hs-ecdsa": [("per_second", "handshakes/s ↑"), ("cpu_us_per_op", "CPU µs/handshake, both peers ↓"), ("alloc_b_per_op", "allocated B/handshake ↓")],
     "hs-rsa": [("per_second", "handshakes/s ↑"), ("cpu_us_per_op", "CPU µs/handshake, both peers ↓"), ("alloc_b_per_op", "allocated B/handshake ↓")],
-    "hs-client-side": [("per_second", "handshakes/s ↑"), ("server_cpu_us_per_op", "C server's CPU µs/handshake")],
+    "hs-client-side": [("per_second", "handshakes/s ↑"), ("client_cpu_us_per_op", "client CPU µs/handshake ↓"), ("server_cpu_us_per_op", "C server's CPU µs/handshake")],
     "hs-server-side": [("per_second", "handshakes/s ↑"), ("server_cpu_us_per_op", "server CPU µs/handshake ↓")],
     "resume-ecdsa": [("per_second", "resumed handshakes/s ↑"), ("cpu_us_per_op", "CPU µs/handshake ↓"), ("alloc_b_per_op", "allocated B/handshake ↓")],
     "echo-64": [("per_second", "round trips/s ↑"), ("cpu_us_per_op", "CPU µs/round trip ↓"), ("alloc_b_per_op", "allocated B/round trip ↓")],
@@ -104,6 +104,10 @@ def paired(data, measure, figure, a, b):
     return statistics.median(values) if values else None
 
 
+# What each CPU figure beside a rate verdict covers.
+CPU_NAMES = {"cpu_us_per_op": "whole process, both peers", "client_cpu_us_per_op": "the client",
+             "server_cpu_us_per_op": "the server"}
+
 SINGLE_RUN = {"idle"}  # measured once per run: nothing to pair
 
 
@@ -159,30 +163,34 @@ def targets(data):
                     else f"**missed** (within noise: {min(per_round):.2f}–{max(per_round):.2f} crosses the target)")
         return "met" if met else "**missed**"
 
-    def check(name, value, ok, text, per_round=None, n=None, kind="paired median"):
+    def check(name, value, ok, text, per_round=None, n=None, kind="paired median", extra=""):
         state = verdict(ok, value, per_round)
         shown = text(value) if value is not None else "not measured"
         if value is not None:
-            shown += f" ({kind}, n={n if n is not None else len(per_round or [])})"
+            shown += f" ({kind}, n={n if n is not None else len(per_round or [])}){extra}"
         rows.append(f"| {name} | {shown} | {state} |")
 
-    def ratio_check(name, measure, figure, b, threshold):
+    def ratio_check(name, measure, figure, b, threshold, cpu):
+        # A rate can be bought with CPU (a latency-bound loop, a spare core): the verdict is on the
+        # rate, as the issue states it, and the CPU ratio for the same operation is shown beside it.
         per_round = ratios(data, measure, figure, "ours", b)
         value = statistics.median(per_round) if per_round else None
-        check(name, value, lambda v: v >= threshold, lambda v: f"{v:.2f}×", per_round)
+        cpu_rounds = ratios(data, measure, cpu, "ours", b)
+        cpu_text = f"; CPU per operation ({CPU_NAMES[cpu]}) {ratio_text(cpu_rounds)}" if cpu_rounds else ""
+        check(name, value, lambda v: v >= threshold, lambda v: f"{v:.2f}×", per_round, extra=cpu_text)
 
     for m, kind in (("hs-ecdsa", "ECDSA"), ("hs-rsa", "RSA")):
-        ratio_check(f"handshakes/s ≥ 0.9 × native, {kind} (both sides in one process)", m, "per_second", "native", 0.9)
-    for m, side in (("hs-client-side", "client"), ("hs-server-side", "server")):
-        ratio_check(f"handshakes/s ≥ 0.9 × native, {side} side (separate processes)", m, "per_second", "native", 0.9)
-    ratio_check("resumed handshakes/s ≥ 0.9 × native (ECDSA, both sides in one process)", "resume-ecdsa", "per_second", "native", 0.9)
-    ratio_check("handshakes/s ≥ 3 × BouncyCastle, ECDSA", "hs-ecdsa", "per_second", "bc", 3)
-    ratio_check("handshakes/s ≥ 15 × BouncyCastle, RSA", "hs-rsa", "per_second", "bc", 15)
-    for m, fig in (("echo-64", "per_second"), ("echo-1200", "per_second")):
-        ratio_check(f"{m} ≥ 0.9 × native", m, fig, "native", 0.9)
-    ratio_check("bulk-1200 ≥ 0.9 × native (received MB/s, paced sender)", "bulk-1200", "mb_per_second", "native", 0.9)
+        ratio_check(f"handshakes/s ≥ 0.9 × native, {kind} (both sides in one process)", m, "per_second", "native", 0.9, "cpu_us_per_op")
+    ratio_check("handshakes/s ≥ 0.9 × native, client side (separate processes)", "hs-client-side", "per_second", "native", 0.9, "client_cpu_us_per_op")
+    ratio_check("handshakes/s ≥ 0.9 × native, server side (separate processes)", "hs-server-side", "per_second", "native", 0.9, "server_cpu_us_per_op")
+    ratio_check("resumed handshakes/s ≥ 0.9 × native (ECDSA, both sides in one process)", "resume-ecdsa", "per_second", "native", 0.9, "cpu_us_per_op")
+    ratio_check("handshakes/s ≥ 3 × BouncyCastle, ECDSA", "hs-ecdsa", "per_second", "bc", 3, "cpu_us_per_op")
+    ratio_check("handshakes/s ≥ 15 × BouncyCastle, RSA", "hs-rsa", "per_second", "bc", 15, "cpu_us_per_op")
+    for m in ("echo-64", "echo-1200"):
+        ratio_check(f"{m} ≥ 0.9 × native", m, "per_second", "native", 0.9, "cpu_us_per_op")
+    ratio_check("bulk-1200 ≥ 0.9 × native (received MB/s, paced sender)", "bulk-1200", "mb_per_second", "native", 0.9, "cpu_us_per_op")
     for m in ("many-100", "many-1000"):
-        ratio_check(f"{m}: round trips/s ≥ 1.0 × native thread-per-client server", m, "per_second", "native", 1.0)
+        ratio_check(f"{m}: round trips/s ≥ 1.0 × native thread-per-client server", m, "per_second", "native", 1.0, "server_cpu_us_per_op")
     # 0 B per steady-state operation: every steady-state measure the run has, each with its figure.
     for m, impl, what in (("echo-64", "ours", "echo 64 B, connected sockets (both peers)"),
                           ("echo-1200", "ours", "echo 1,200 B, connected sockets (both peers)"),
@@ -229,7 +237,10 @@ def main():
             f"Command: `{args.command}` ({rounds} rounds, {args.elapsed} s including the build).", "",
             "Cells: median (min–max) over the rounds that produced a value (n). Ratios: the median (min–max) of the per-round ratios; "
             "for ↓ figures a ratio below 1 favours OpenSslDtls. A target verdict whose per-round range crosses "
-            "the threshold says \"within noise\".", ""]
+            "the threshold says \"within noise\". Rate verdicts show the CPU ratio for the same operation beside them "
+            "(↓: below 1 means less CPU than the other). \"0 B\" targets count a median under 1 B per operation as met: "
+            "what is left over a window of 10^4-10^5 operations is one-off growth (a queue's array, a pool thread), "
+            "not a cost per operation.", ""]
     if failures:
         body += [f"**Warning: {len(failures)} run(s) failed and were dropped** (their cells have fewer samples): "
                  + "; ".join(failures) + ".", ""]

@@ -59,12 +59,20 @@ done
 
 results="$work/results.txt" # lines: measure round impl RESULT name=value ...
 : >"$results"
+# Every program's stderr, kept: the managed programs say there how long they warmed up and how much
+# the JIT compiled inside the timed window, dtls-load its own CPU per handshake and retransmissions.
+stderr_log="$work/stderr.log"
+: >"$stderr_log"
+keep_err() { { echo "== $1 round $2 $3"; cat "$work/err"; } >>"$stderr_log" 2>/dev/null || true; }
 
 # record MEASURE ROUND IMPL CMD...: runs CMD (bounded), appends its RESULT line.
 record() {
   local measure=$1 round=$2 impl=$3; shift 3
   local out
-  if ! out=$(timeout 120 "$@" 2>"$work/err"); then
+  local ok=1
+  out=$(timeout 120 "$@" 2>"$work/err") || ok=0
+  keep_err "$measure" "$round" "$impl"
+  if [ "$ok" = 0 ]; then
     echo "error: $measure/$impl round $round failed: $(tail -5 "$work/err")" >&2
     echo "$measure $round $impl FAILED" >>"$results" # report.py warns and counts the samples
     return 0
@@ -79,7 +87,8 @@ cold() {
   local measure=$1 round=$2 impl=$3; shift 3
   local t0 out
   t0=$(date +%s%N)
-  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { echo "error: cold $impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^RESULT') || { keep_err "$measure" "$round" "$impl"; echo "error: cold $impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
+  keep_err "$measure" "$round" "$impl"
   local done_ns=${out##*done_epoch_ns=}
   echo "$measure $round $impl $out process_ms=$(( (done_ns - t0) / 1000000 ))" >>"$results"
 }
@@ -157,14 +166,16 @@ cross() { # MEASURE ROUND IMPL SERVER_PID CMD...: a client printing "handshakes 
   local measure=$1 round=$2 impl=$3 server_pid=$4; shift 4
   local before after out
   before=$(cpu_ticks "$server_pid")
-  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
+  out=$(timeout 120 "$@" 2>"$work/err" | grep '^handshakes') || { keep_err "$measure" "$round" "$impl"; echo "error: $measure/$impl: $(tail -3 "$work/err")" >&2; echo "$measure $round $impl FAILED" >>"$results"; return 0; }
+  keep_err "$measure" "$round" "$impl"
   after=$(cpu_ticks "$server_pid")
-  local n rate ticks
-  n=$(awk '{ print $2 }' <<<"$out"); rate=$(awk '{ print $6 }' <<<"$out")
+  local n rate ticks client_cpu
+  field() { awk -v name="$1" '{ for (i = 1; i < NF; i++) if ($i == name) print $(i + 1) }' <<<"$out"; }
+  n=$(field handshakes); rate=$(field per_second); client_cpu=$(field client_cpu_us_per_op)
   # dtls-load warms up (seconds of handshakes) before its timed loop and reports the server's ticks
   # in that loop itself (server_cpu_ticks); the C client has no warm-up, so the outer reading is its loop.
-  ticks=$(awk '$7 == "server_cpu_ticks" { print $8 }' <<<"$out"); ticks=${ticks:-$((after - before))}
-  echo "$measure $round $impl RESULT ops=$n per_second=$rate server_cpu_us_per_op=$(( ticks * 1000000 / hz / n ))" >>"$results"
+  ticks=$(field server_cpu_ticks); ticks=${ticks:-$((after - before))}
+  echo "$measure $round $impl RESULT ops=$n per_second=$rate server_cpu_us_per_op=$(( ticks * 1000000 / hz / n ))${client_cpu:+ client_cpu_us_per_op=$client_cpu}" >>"$results"
 }
 # A server process warms up first (JIT and tiering: the first hundreds of handshakes ran at a third
 # of the steady rate), unmeasured, as the pair programs do; the C server gets the same.
@@ -242,6 +253,7 @@ elapsed=$(( $(date +%s) - began ))
 progress "done"
 mkdir -p "$root/artifacts/bench"
 cp "$results" "$root/artifacts/bench/results.txt"
+cp "$stderr_log" "$root/artifacts/bench/stderr.log" # the programs' own reports (warm-up, JIT in the window)
 machine="$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(openssl version), .NET $(dotnet --version), $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$root/benchmarks/report.py" "$results" --machine "$machine" --command "$command_line" --elapsed "$elapsed" \
   ${WRITE_DOC:+--doc "$root/docs/benchmarks.md"}

@@ -101,7 +101,8 @@ if (handshakes > 0)
     double cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMicroseconds;
     Console.Error.WriteLine(FormattableString.Invariant(
         $"client cpu_us_per_op={cpuUs / handshakes:F1} alloc_b_per_op={(GC.GetTotalAllocatedBytes(precise: true) - allocatedStart) / (double)handshakes:F0}"));
-    Console.WriteLine(FormattableString.Invariant($"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1}{(serverPid > 0 ? $" server_cpu_ticks {serverTicks}" : "")}"));
+    Console.WriteLine(FormattableString.Invariant(
+        $"handshakes {handshakes} seconds {seconds:F3} per_second {handshakes / seconds:F1} client_cpu_us_per_op {cpuUs / handshakes:F1}{(serverPid > 0 ? $" server_cpu_ticks {serverTicks}" : "")}"));
     return 0;
 }
 
