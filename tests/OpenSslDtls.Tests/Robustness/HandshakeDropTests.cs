@@ -26,14 +26,22 @@ public sealed class HandshakeDropTests : DtlsFixture
         await using RelayedNetwork network = RelayedNetwork.Create(topology, seed: 0, RelayedNetwork.ServerOptions(mtu));
         using var clientContext = new DtlsContext(RelayedNetwork.ClientOptions(mtu, resumption: resumed));
 
-        // A clean handshake first (it also fills the client's session cache), then one to count.
+        // A clean handshake first (it also fills the client's session cache), then one to count. The
+        // count must come from a handshake without retransmissions: on a loaded machine a timer can
+        // fire before a reply arrives and add a datagram, and the sweep would then aim past the end
+        // of a normal handshake (seen once under a full CI matrix). So it is redone, a bounded number of times.
         (int fromClient, int fromServer) = (0, 0);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0, counted = 0; counted == 0; i++)
         {
+            Assert.That(i, Is.LessThan(6), $"{run}: no clean handshake without retransmissions in 5 tries");
             await using RelayedPair clean = await network.ConnectAsync(clientContext, Impairments.None, cancellationToken);
             Assert.That(clean.Succeeded, Is.True, $"{run}: a clean handshake; client {clean.ClientFailure}, server {clean.ServerFailure}");
-            Assert.That(clean.Client.IsResumed, Is.EqualTo(resumed && i == 1), $"{run}: resumption as intended");
-            (fromClient, fromServer) = (clean.Flow.ToServer.Seen, clean.Flow.ToClient.Seen);
+            Assert.That(clean.Client.IsResumed, Is.EqualTo(resumed && i > 0), $"{run}: resumption as intended");
+            if (i > 0 && clean.Client.Retransmissions + clean.Server!.Retransmissions == 0)
+            {
+                (fromClient, fromServer) = (clean.Flow.ToServer.Seen, clean.Flow.ToClient.Seen);
+                counted = 1;
+            }
         }
 
         int maxSize = 0;
