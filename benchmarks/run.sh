@@ -184,13 +184,25 @@ for p in "$c_port" "$cs_port"; do
   timeout 120 "$c_client" --port "$p" --insecure --quiet "${suite[@]}" --handshakes 1500 >/dev/null 2>&1 || true
   timeout 120 "${pair[@]}" --impl ours --mode many --port "$p" --peers 100 --size 64 --seconds 2 >/dev/null 2>&1 || true
 done
+# The same with RSA-2048 (the PEM files of the pair measures), on a second pair of servers.
+rsa_suite=(--ciphers ECDHE-RSA-AES128-GCM-SHA256 --groups X25519:P-256)
+start c-server-rsa "$c_server" --port 0 --quiet --max-sessions 2000 "${rsa[@]}" "${rsa_suite[@]}"; cr_port=$port; cr_pid=$pid
+start cs-server-rsa "${pair[@]}" --mode serve "${rsa[@]}"; csr_port=$port; csr_pid=$pid
+for p in "$cr_port" "$csr_port"; do
+  timeout 120 "$c_client" --port "$p" --insecure --quiet "${rsa_suite[@]}" --handshakes 1500 >/dev/null 2>&1 || true
+done
 for round in $(seq 1 "$ROUNDS"); do
   progress "handshakes across processes, round $round"
   cross hs-client-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
   cross hs-client-side "$round" ours "$c_pid" "${load[@]}" --port "$c_port" --handshakes "$HS_COUNT" --server-pid "$c_pid"
   cross hs-server-side "$round" native "$c_pid" "$c_client" --port "$c_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
   cross hs-server-side "$round" ours "$cs_pid" "$c_client" --port "$cs_port" --insecure --quiet "${suite[@]}" --handshakes "$HS_COUNT"
+  cross hs-client-side-rsa "$round" native "$cr_pid" "$c_client" --port "$cr_port" --insecure --quiet "${rsa_suite[@]}" --handshakes "$HS_COUNT"
+  cross hs-client-side-rsa "$round" ours "$cr_pid" "${load[@]}" --port "$cr_port" --handshakes "$HS_COUNT" --server-pid "$cr_pid"
+  cross hs-server-side-rsa "$round" native "$cr_pid" "$c_client" --port "$cr_port" --insecure --quiet "${rsa_suite[@]}" --handshakes "$HS_COUNT"
+  cross hs-server-side-rsa "$round" ours "$csr_pid" "$c_client" --port "$csr_port" --insecure --quiet "${rsa_suite[@]}" --handshakes "$HS_COUNT"
 done
+stop "$cr_pid"; stop "$csr_pid"
 
 for peers in $PEERS; do
   for round in $(seq 1 "$ROUNDS"); do

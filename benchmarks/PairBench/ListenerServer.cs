@@ -7,7 +7,8 @@ namespace OpenSslDtls.PairBench;
 
 /// <summary>
 /// An echo server on one <see cref="DtlsListener"/>, the twin of native/server.c run with --quiet:
-/// an ephemeral self-signed ECDSA P-256 certificate, no logging, one echo loop per session. Prints
+/// an ephemeral self-signed ECDSA P-256 certificate (or --cert/--key PEM files, as the C server's
+/// --cert/--key), no logging, one echo loop per session. Prints
 /// "listening on 127.0.0.1:PORT" and serves until the process is stopped (run.sh stops it by PID).
 /// A line "memory" on stdin prints "memory sessions N managed_bytes M app_buffer_bytes B": the GC
 /// heap after a full collection, and how much of it is this application's own echo buffers (one
@@ -18,15 +19,18 @@ internal static class ListenerServer
     private static int s_sessions;
     private static long s_appBufferBytes;
 
-    public static async Task RunAsync(CancellationToken cancellationToken)
+    public static async Task RunAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
         using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        DtlsServerOptions serverOptions = settings.CertFile.Length > 0
+            ? new DtlsServerOptions { CertificateChainFile = settings.CertFile, PrivateKeyFile = settings.KeyFile }
+            : new DtlsServerOptions { Certificate = certificate };
         await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
         {
             LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-            ServerOptions = new DtlsServerOptions { Certificate = certificate },
+            ServerOptions = serverOptions,
             MaxSessions = 20_000,
         });
         Console.WriteLine($"listening on 127.0.0.1:{listener.LocalEndPoint.Port}");

@@ -45,7 +45,7 @@ switch (settings.Mode)
         await ManyPeers.ProbeAsync(settings, deadline.Token);
         return 0;
     case "serve":
-        await ListenerServer.RunAsync(CancellationToken.None);
+        await ListenerServer.RunAsync(settings, CancellationToken.None);
         return 0;
 }
 
