@@ -189,7 +189,7 @@ rsa_suite=(--ciphers ECDHE-RSA-AES128-GCM-SHA256 --groups X25519:P-256)
 start c-server-rsa "$c_server" --port 0 --quiet --max-sessions 2000 "${rsa[@]}" "${rsa_suite[@]}"; cr_port=$port; cr_pid=$pid
 start cs-server-rsa "${pair[@]}" --mode serve "${rsa[@]}"; csr_port=$port; csr_pid=$pid
 for p in "$cr_port" "$csr_port"; do
-  timeout 120 "$c_client" --port "$p" --insecure --quiet "${rsa_suite[@]}" --handshakes 1500 >/dev/null 2>&1 || true
+  timeout 120 "$c_client" --port "$p" --insecure --quiet "${rsa_suite[@]}" --handshakes 500 >/dev/null 2>&1 || true
 done
 for round in $(seq 1 "$ROUNDS"); do
   progress "handshakes across processes, round $round"
