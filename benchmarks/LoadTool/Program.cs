@@ -71,14 +71,10 @@ if (handshakes > 0)
 {
     // Warm up first (JIT, tiering, pools), by time and until tiering is done, not by a count: 40
     // handshakes (about 50 ms) left tiered compilation running inside the timed loop (TieredWarmup).
-    var warmup = new TieredWarmup();
-    while (warmup.Continue())
+    TieredWarmup warmup = await TieredWarmup.RunAsync(async () =>
     {
         await using DtlsSession warm = await DtlsClient.ConnectAsync(endpoint, context, timeout.Token);
-    }
-
-    Console.Error.WriteLine(warmup.Describe());
-    warmup.MarkWindowStart();
+    });
     long serverTicksStart = ProcessCpu.Ticks(serverPid);
     TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
     long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);

@@ -21,10 +21,8 @@ internal static class ListenerServer
 
     public static async Task RunAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        DtlsServerOptions serverOptions = settings.CertFile.Length > 0
+        using X509Certificate2? certificate = settings.CertFile.Length > 0 ? null : EphemeralCertificate();
+        DtlsServerOptions serverOptions = certificate is null
             ? new DtlsServerOptions { CertificateChainFile = settings.CertFile, PrivateKeyFile = settings.KeyFile }
             : new DtlsServerOptions { Certificate = certificate };
         await using DtlsListener listener = DtlsListener.Listen(new DtlsListenerOptions
@@ -40,6 +38,13 @@ internal static class ListenerServer
             DtlsSession session = await listener.AcceptAsync(cancellationToken);
             _ = EchoAsync(session, cancellationToken);
         }
+    }
+
+    private static X509Certificate2 EphemeralCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
     }
 
     private static void ReportMemoryOnRequest()

@@ -35,14 +35,7 @@ internal static class Measure
             {
                 // Until tiering is done, not a fixed 1 s: an RSA profile still had the tiered
                 // compilation thread inside the window after 1 s (docs/benchmarks.md).
-                var warmup = new TieredWarmup();
-                while (warmup.Continue())
-                {
-                    await impl.HandshakeOnceAsync(cancellationToken);
-                }
-
-                Console.Error.WriteLine(warmup.Describe());
-                warmup.MarkWindowStart();
+                TieredWarmup warmup = await TieredWarmup.RunAsync(() => impl.HandshakeOnceAsync(cancellationToken));
                 Snapshot start = Snapshot.Take();
                 long ops = 0;
                 while (Stopwatch.GetElapsedTime(start.Timestamp) < window && ops < 1_000_000)
@@ -62,15 +55,11 @@ internal static class Measure
                 Random.Shared.NextBytes(payload);
                 byte[] buffer = new byte[settings.Size + 64];
                 // Every measure warms up the same way, until tiering is done (TieredWarmup).
-                var warmup = new TieredWarmup();
-                while (warmup.Continue())
+                TieredWarmup warmup = await TieredWarmup.RunAsync(async () =>
                 {
                     await impl.SendAsync(payload, cancellationToken);
                     await impl.ReceiveAsync(buffer, cancellationToken);
-                }
-
-                Console.Error.WriteLine(warmup.Describe());
-                warmup.MarkWindowStart();
+                });
                 Snapshot start = Snapshot.Take();
                 long ops = 0;
                 while (Stopwatch.GetElapsedTime(start.Timestamp) < window && ops < 50_000_000)
@@ -105,14 +94,7 @@ internal static class Measure
                 var sender = new PacedSender(impl);
                 // Warm-up (JIT, tiering) through the same window with datagrams the receiver does not count.
                 byte[] warmupPayload = new byte[settings.Size];
-                var warmup = new TieredWarmup();
-                while (warmup.Continue())
-                {
-                    await sender.SendAsync(warmupPayload, cancellationToken);
-                }
-
-                Console.Error.WriteLine(warmup.Describe());
-                warmup.MarkWindowStart();
+                TieredWarmup warmup = await TieredWarmup.RunAsync(async () => await sender.SendAsync(warmupPayload, cancellationToken));
 
                 byte[] payload = new byte[settings.Size];
                 payload[8] = PacedBulk.Measured;

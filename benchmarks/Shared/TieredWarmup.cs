@@ -30,6 +30,23 @@ internal sealed class TieredWarmup
     private long _lastCount = JitInfo.GetCompiledMethodCount();
     private long _lastChange = Stopwatch.GetTimestamp();
 
+    /// <summary>
+    /// Runs <paramref name="operation"/> until the warm-up ends, reports it on stderr, and marks the
+    /// timed window's start: the one warm-up every measure shares.
+    /// </summary>
+    public static async Task<TieredWarmup> RunAsync(Func<Task> operation)
+    {
+        var warmup = new TieredWarmup();
+        while (warmup.Continue())
+        {
+            await operation();
+        }
+
+        Console.Error.WriteLine(warmup.Describe());
+        warmup.MarkWindowStart();
+        return warmup;
+    }
+
     /// <summary>Operations run so far.</summary>
     public int Operations { get; private set; }
 
